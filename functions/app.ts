@@ -1,0 +1,138 @@
+/**
+ * The whole function as one `(req: Request) => Promise<Response>`, built from
+ * the environment once. The Supabase entrypoint and `deno task dev` both
+ * serve it; tests call it directly.
+ *
+ * Invalid settings do not stop the function from starting: `/health` must
+ * still say what is wrong. Each route needs some groups of settings and
+ * answers 503, naming the problems, while those are invalid, so that Svix
+ * and Inngest retry and nothing is lost while the secret is being fixed.
+ */
+import type { Inngest, InngestFunction } from "inngest";
+import { serve } from "inngest/edge";
+import { createVerifier } from "./clerk/verify.ts";
+import { createHealthHandler } from "./http/health.ts";
+import { errorResponse, HttpError } from "./http/http_error.ts";
+import { matchRoute, type Route } from "./http/routes.ts";
+import { createWebhookHandler } from "./http/webhook.ts";
+import { APP_ID, createInngestClient } from "./inngest_client.ts";
+import { lazy } from "./lazy.ts";
+import { createLogger, errorFields, type Logger } from "./log.ts";
+import {
+  allProblems,
+  type Env,
+  parseSettings,
+  type Settings,
+  type SettingsGroup,
+} from "./settings.ts";
+import type { UsersStore } from "./users/users_store.ts";
+import { PACKAGE_VERSIONS } from "./versions.ts";
+import { createDeleteUserFunction } from "./workflows/delete_user.ts";
+import { createSyncUserFunction } from "./workflows/sync_user.ts";
+
+/** Options for {@link createApp}; all optional, for tests and benchmarks. */
+export interface AppOptions {
+  readonly logger?: Logger;
+  /** Used for every outgoing request (Inngest, Supabase). */
+  readonly fetch?: typeof fetch;
+  /** Keeps work alive after a response, e.g. `EdgeRuntime.waitUntil`. */
+  readonly waitUntil?: (promise: Promise<unknown>) => void;
+  readonly maxBodyBytes?: number;
+  readonly sendDeadlineMs?: number;
+  readonly inngestRequestTimeoutMs?: number;
+}
+
+/** The built app. */
+export interface App {
+  readonly handler: (req: Request) => Promise<Response>;
+  readonly settings: Settings;
+  /** Absent while the Inngest settings are invalid. */
+  readonly inngest?: Inngest;
+  readonly functions: readonly InngestFunction.Any[];
+}
+
+/** Builds the app from `env`, e.g. `Deno.env.toObject()`. */
+export function createApp(env: Env, options: AppOptions = {}): App {
+  const logger = options.logger ?? createLogger();
+  const settings = parseSettings(env);
+  const problems = allProblems(settings);
+  if (problems.length) {
+    logger.error("Invalid settings", { problems: problems.join("; ") });
+  }
+
+  const inngest = settings.inngest.ok
+    ? createInngestClient({
+      settings: settings.inngest.value,
+      logger,
+      fetch: options.fetch,
+      requestTimeoutMs: options.inngestRequestTimeoutMs,
+    })
+    : undefined;
+
+  const users = lazy(async (): Promise<UsersStore> => {
+    const database = required(settings.database, "Cannot reach the database");
+    const [{ createServiceClient }, { createSupabaseUsersStore }] = await Promise.all([
+      import("./database/supabase_client.ts"),
+      import("./users/supabase_users_store.ts"),
+    ]);
+    return createSupabaseUsersStore(createServiceClient(database, options.fetch));
+  });
+
+  const functions = inngest
+    ? [
+      createSyncUserFunction(inngest, { users, logger }),
+      createDeleteUserFunction(inngest, { users, logger }),
+    ]
+    : [];
+
+  const routes: Record<Route, (req: Request) => Promise<Response>> = {
+    webhook: settings.webhook.ok && inngest
+      ? createWebhookHandler({
+        verify: createVerifier(settings.webhook.value.signingSecrets),
+        send: (event) => inngest.send(event),
+        logger,
+        maxBodyBytes: options.maxBodyBytes,
+        sendDeadlineMs: options.sendDeadlineMs,
+        waitUntil: options.waitUntil,
+      })
+      : unavailable([settings.webhook, settings.inngest]),
+    inngest: inngest && settings.inngest.ok
+      ? serve({
+        client: inngest,
+        functions,
+        servePath: settings.inngest.value.servePath,
+        serveOrigin: settings.inngest.value.serveOrigin,
+      })
+      : unavailable([settings.inngest]),
+    health: createHealthHandler({
+      settings,
+      appId: APP_ID,
+      functionIds: functions.map((fn) => fn.id()),
+      versions: PACKAGE_VERSIONS,
+    }),
+  };
+
+  const handler = async (req: Request): Promise<Response> => {
+    try {
+      const route = matchRoute(new URL(req.url).pathname);
+      if (!route) throw new HttpError(404, "not_found", "No such route");
+      return await routes[route](req);
+    } catch (error) {
+      if (!(error instanceof HttpError)) logger.error("Unhandled error", errorFields(error));
+      return errorResponse(error);
+    }
+  };
+  return { handler, settings, inngest, functions };
+}
+
+function required<T>(group: SettingsGroup<T>, action: string): T {
+  if (group.ok) return group.value;
+  throw new Error(`${action}: ${group.problems.join("; ")}`);
+}
+
+function unavailable(groups: readonly SettingsGroup<unknown>[]) {
+  const problems = groups.flatMap((group) => group.ok ? [] : group.problems);
+  return (): Promise<Response> => {
+    throw new HttpError(503, "not_configured", `Not configured: ${problems.join("; ")}`);
+  };
+}

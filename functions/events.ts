@@ -1,0 +1,32 @@
+/**
+ * The Inngest events this app sends and receives, declared once.
+ *
+ * The webhook validates outgoing events against these schemas and the
+ * workflows trigger on them, so both sides share one definition.
+ */
+import { eventType } from "inngest";
+import { z } from "zod";
+import { clerkDeletedUserSchema, clerkUserSchema } from "./clerk/schemas.ts";
+
+/** Prefix of every event name forwarded from Clerk. */
+export const CLERK_EVENT_PREFIX = "clerk/";
+
+/** `clerk/user.created`: data is Clerk's User object, unchanged. */
+export const userCreated = eventType("clerk/user.created", { schema: clerkUserSchema });
+
+/** `clerk/user.updated`: data is Clerk's User object, unchanged. */
+export const userUpdated = eventType("clerk/user.updated", { schema: clerkUserSchema });
+
+/** `clerk/user.deleted`: data is Clerk's DeletedObject, unchanged. */
+export const userDeleted = eventType("clerk/user.deleted", { schema: clerkDeletedUserSchema });
+
+/** The events the workflows consume, whose data the webhook validates. */
+export const consumedEvents = [userCreated, userUpdated, userDeleted] as const;
+
+/**
+ * The data schema of a consumed event, or `undefined` for Clerk event types
+ * that no workflow consumes (those are forwarded with any object as data).
+ */
+export function dataSchemaFor(eventName: string): z.ZodType | undefined {
+  return consumedEvents.find((event) => event.name === eventName)?.schema;
+}

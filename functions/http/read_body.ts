@@ -1,0 +1,41 @@
+/**
+ * Reads a request body as text without ever holding more than a limit.
+ */
+import { HttpError } from "./http_error.ts";
+
+/**
+ * Returns the body of `req` as UTF-8 text, or throws HttpError 413 as soon as
+ * the declared length or the bytes actually received pass `maxBytes`. The
+ * check comes before any parsing, so an oversized body costs at most
+ * `maxBytes` of memory.
+ */
+export async function readBodyText(req: Request, maxBytes: number): Promise<string> {
+  const tooLarge = () =>
+    new HttpError(413, "payload_too_large", `Body is larger than ${maxBytes} bytes`);
+  const declared = Number(req.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await req.body?.cancel();
+    throw tooLarge();
+  }
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}

@@ -1,0 +1,162 @@
+/**
+ * `POST /clerk-events/webhook`: turns a verified Clerk webhook into the
+ * Inngest event `clerk/<type>`.
+ *
+ * The order is the point: limit the size, read the raw text once, verify
+ * that exact text, and only then parse it. The answer is 2xx only once
+ * Inngest has accepted the event; every other outcome is an answer that makes
+ * Svix retry (5xx) or tells the sender what is wrong with the request (4xx).
+ * The event id is the `svix-id`, so a retried delivery becomes the same
+ * event and Inngest drops the duplicate.
+ */
+import { clerkEnvelopeSchema } from "../clerk/schemas.ts";
+import { svixHeaders, type Verifier, WebhookVerificationError } from "../clerk/verify.ts";
+import { CLERK_EVENT_PREFIX, dataSchemaFor } from "../events.ts";
+import { errorFields, type Logger } from "../log.ts";
+import { HttpError, json } from "./http_error.ts";
+import { readBodyText } from "./read_body.ts";
+
+/** An event as `inngest.send` takes it. */
+export interface OutgoingEvent {
+  readonly id: string;
+  readonly name: string;
+  readonly data: Record<string, unknown>;
+  readonly ts: number;
+}
+
+/** Options for {@link createWebhookHandler}. */
+export interface WebhookHandlerOptions {
+  readonly verify: Verifier;
+  /** Hands an event to Inngest, e.g. `(e) => inngest.send(e)`. */
+  readonly send: (event: OutgoingEvent) => Promise<unknown>;
+  readonly logger: Logger;
+  /** Largest accepted body. Default 256 KiB; Clerk user payloads are a few KiB. */
+  readonly maxBodyBytes?: number;
+  /**
+   * How long to wait for Inngest before answering 5xx. Default 10 s: Svix
+   * gives up on an answer after 15 s, and a late 2xx counts as a failure.
+   */
+  readonly sendDeadlineMs?: number;
+  /**
+   * Keeps a send that outlived the deadline running after the response, so
+   * it is not cut off mid-request (the edge runtime's `EdgeRuntime.waitUntil`).
+   */
+  readonly waitUntil?: (promise: Promise<unknown>) => void;
+}
+
+/** Default body limit: 256 KiB. */
+export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
+
+/** Default time to wait for Inngest to accept an event. */
+export const DEFAULT_SEND_DEADLINE_MS = 10_000;
+
+/** Creates the webhook handler. It throws HttpError for every non-2xx answer. */
+export function createWebhookHandler(options: WebhookHandlerOptions) {
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const deadlineMs = options.sendDeadlineMs ?? DEFAULT_SEND_DEADLINE_MS;
+  const { logger } = options;
+
+  return async (req: Request): Promise<Response> => {
+    if (req.method !== "POST") {
+      throw new HttpError(405, "method_not_allowed", "Use POST", { headers: { allow: "POST" } });
+    }
+    const started = performance.now();
+    const body = await readBodyText(req, maxBodyBytes);
+    const headers = verified(options.verify, body, req.headers, logger);
+    const event = toEvent(body, headers.id, logger);
+    const log = logger.child({ svix_id: headers.id, event: event.name });
+
+    await sendWithDeadline(() => options.send(event), deadlineMs, options.waitUntil, log);
+    const user = (event.data as { id?: unknown }).id;
+    log.info("Webhook forwarded", {
+      user_id: typeof user === "string" ? user : undefined,
+      duration_ms: Math.round(performance.now() - started),
+    });
+    return json(200, { status: "accepted", id: event.id, name: event.name });
+  };
+}
+
+function verified(verify: Verifier, body: string, headers: Headers, logger: Logger) {
+  try {
+    const svix = svixHeaders(headers);
+    verify(body, svix);
+    return svix;
+  } catch (error) {
+    if (!(error instanceof WebhookVerificationError)) throw error;
+    logger.warn("Webhook rejected: signature", {
+      svix_id: headers.get("svix-id") ?? headers.get("webhook-id") ?? undefined,
+      reason: error.message,
+    });
+    throw new HttpError(401, "invalid_signature", error.message);
+  }
+}
+
+function toEvent(body: string, svixId: string, logger: Logger): OutgoingEvent {
+  const reject = (message: string): never => {
+    logger.warn("Webhook rejected: not a Clerk event", { svix_id: svixId, reason: message });
+    throw new HttpError(400, "invalid_payload", message);
+  };
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return reject("Body is not valid JSON");
+  }
+  const envelope = clerkEnvelopeSchema.safeParse(json);
+  if (!envelope.success) return reject(`Body is not a Clerk event: ${summary(envelope.error)}`);
+  const name = CLERK_EVENT_PREFIX + envelope.data.type;
+  const schema = dataSchemaFor(name);
+  if (schema) {
+    const data = schema.safeParse(envelope.data.data);
+    if (!data.success) {
+      return reject(`Data of ${envelope.data.type} is not valid: ${summary(data.error)}`);
+    }
+  }
+  // Forward Clerk's data object itself, not the parsed copy: fields the
+  // schemas do not know about reach the workflows unchanged.
+  return { id: svixId, name, data: envelope.data.data, ts: envelope.data.timestamp };
+}
+
+function summary(error: { issues: readonly { path: PropertyKey[]; message: string }[] }): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`)
+    .join("; ");
+}
+
+async function sendWithDeadline(
+  send: () => Promise<unknown>,
+  deadlineMs: number,
+  waitUntil: ((promise: Promise<unknown>) => void) | undefined,
+  log: Logger,
+): Promise<void> {
+  const sending = send();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), deadlineMs);
+  });
+  try {
+    const outcome = await Promise.race([sending.then(() => "sent" as const), deadline]);
+    if (outcome === "timeout") {
+      // Keep the send alive and record how it ends; Svix will redeliver with
+      // the same id, so if it does land, Inngest deduplicates the retry.
+      const late = sending.then(
+        () => log.warn("Late send accepted after the webhook answered 504"),
+        (error) => log.warn("Late send failed", errorFields(error)),
+      );
+      waitUntil?.(late);
+      log.error("Webhook not forwarded: Inngest did not answer in time", {
+        deadline_ms: deadlineMs,
+      });
+      throw new HttpError(504, "inngest_timeout", "Inngest did not accept the event in time");
+    }
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    log.error("Webhook not forwarded: Inngest refused the event", errorFields(error));
+    throw new HttpError(502, "inngest_unavailable", "Inngest did not accept the event", {
+      cause: error,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Settings and logs for tests.
+ */
+import { createLogger, type Logger } from "../../functions/log.ts";
+import type { Env } from "../../functions/settings.ts";
+import { TEST_SECRET } from "./clerk.ts";
+
+/** The Inngest signing key the tests sign "Inngest Cloud" requests with. */
+export const TEST_SIGNING_KEY = "signkey-test-" + "c0ffee".repeat(10) + "abcd";
+/** A second key, for rotation tests. */
+export const TEST_SIGNING_KEY_FALLBACK = "signkey-test-" + "beef".repeat(16);
+/** The service key the PostgREST double maps to `service_role`. */
+export const TEST_SERVICE_KEY = "test-service-role-key";
+
+/**
+ * A complete, valid environment in Inngest cloud mode (so that signatures are
+ * checked), with `overrides` applied. Pass `undefined` to remove a setting.
+ */
+export function testEnv(overrides: Env = {}): Env {
+  return {
+    CLERK_WEBHOOK_SIGNING_SECRET: TEST_SECRET,
+    INNGEST_DEV: "0",
+    INNGEST_EVENT_KEY: "test-event-key",
+    INNGEST_SIGNING_KEY: TEST_SIGNING_KEY,
+    INNGEST_EVENT_API_BASE_URL: "http://127.0.0.1:9/",
+    INNGEST_BASE_URL: "http://127.0.0.1:9/",
+    SUPABASE_URL: "http://127.0.0.1:9",
+    SUPABASE_SERVICE_ROLE_KEY: TEST_SERVICE_KEY,
+    RESEND_API_KEY: "re_test_key",
+    RESEND_BASE_URL: "http://127.0.0.1:9",
+    EMAIL_FROM: "Acme <hello@acme.test>",
+    APP_NAME: "Acme",
+    APP_URL: "https://acme.test",
+    ...overrides,
+  };
+}
+
+/** Every log line written during a test, parsed. */
+export interface CapturedLogs {
+  readonly logger: Logger;
+  readonly lines: string[];
+  records(): Record<string, unknown>[];
+}
+
+/** A logger that keeps its lines in memory instead of printing them. */
+export function captureLogs(): CapturedLogs {
+  const lines: string[] = [];
+  const logger = createLogger({ minLevel: "debug", sink: (_level, line) => lines.push(line) });
+  return { logger, lines, records: () => lines.map((line) => JSON.parse(line)) };
+}
