@@ -102,6 +102,11 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         functions,
         servePath: settings.inngest.value.servePath,
         serveOrigin: settings.inngest.value.serveOrigin,
+        // In cloud mode every request must carry Inngest's signature, sync
+        // (PUT) included: an unsigned PUT would otherwise let anyone make the
+        // function re-register itself, with a URL taken from their request.
+        // Sync from the Inngest dashboard instead, which signs its request.
+        enableUnauthedSync: false,
       })
       : unavailable([settings.inngest]),
     health: createHealthHandler({

@@ -122,3 +122,30 @@ function redact(url: string): string {
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * Runs `fn` in a transaction as `role`, with `claims` as the JWT claims, the
+ * way PostgREST runs a request; the transaction is rolled back afterwards.
+ */
+export async function asRole<T>(
+  sql: postgres.Sql,
+  role: "anon" | "authenticated" | "service_role",
+  claims: Record<string, unknown>,
+  fn: (tx: postgres.TransactionSql) => Promise<T>,
+): Promise<T> {
+  let result: T | undefined;
+  const rollback = new Error("rollback");
+  try {
+    await sql.begin(async (tx) => {
+      await tx.unsafe(`set local role ${role}`);
+      await tx`select set_config('request.jwt.claims', ${
+        JSON.stringify({ role, ...claims })
+      }, true)`;
+      result = await fn(tx);
+      throw rollback;
+    });
+  } catch (error) {
+    if (error !== rollback) throw error;
+  }
+  return result as T;
+}

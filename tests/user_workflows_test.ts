@@ -1,0 +1,223 @@
+import assert from "node:assert/strict";
+import { InngestTestEngine } from "@inngest/test";
+import { type App, createApp } from "../functions/app.ts";
+import { clerkPayload, newMessageId, newUserId } from "./support/clerk.ts";
+import { connect } from "./support/database.ts";
+import {
+  captureLogs,
+  TEST_SIGNING_KEY,
+  TEST_SIGNING_KEY_FALLBACK,
+  testEnv,
+} from "./support/env.ts";
+import { callFunction, driveRun, type RunEvent } from "./support/inngest_cloud.ts";
+import { type Postgrest, startPostgrest } from "./support/postgrest.ts";
+import { readUser } from "./support/users.ts";
+import type { Env } from "../functions/settings.ts";
+
+function appFor(postgrest: Postgrest, env: Env = {}): App {
+  return createApp(
+    testEnv({
+      SUPABASE_URL: postgrest.url,
+      SUPABASE_SERVICE_ROLE_KEY: postgrest.serviceKey,
+      ...env,
+    }),
+    { logger: captureLogs().logger },
+  );
+}
+
+function fn(app: App, id: string) {
+  const found = app.functions.find((f) => f.id() === id);
+  assert.ok(found, `function ${id} is served`);
+  return found;
+}
+
+/** Runs `fnId` once on `events` in a fresh test engine (engines keep state between runs). */
+function run(app: App, fnId: string, ...events: RunEvent[]) {
+  return new InngestTestEngine({ function: fn(app, fnId) }).execute({
+    events: events as [RunEvent],
+  });
+}
+
+function event(type: "user.created" | "user.updated" | "user.deleted", data = {}): RunEvent {
+  const payload = clerkPayload(type, data);
+  return { id: newMessageId(), name: `clerk/${type}`, data: payload.data, ts: payload.timestamp };
+}
+
+Deno.test("sync-user-from-clerk mirrors Clerk users into public.users", async (t) => {
+  const sql = await connect();
+  const postgrest = startPostgrest(sql);
+  const app = appFor(postgrest);
+  const sync = (e: RunEvent) => run(app, "sync-user-from-clerk", e);
+  try {
+    await t.step(
+      "user.created inserts the user with the primary address, not the first",
+      async () => {
+        const id = newUserId();
+        const { result, error } = await sync(event("user.created", { id }));
+        assert.equal(error, undefined);
+        assert.deepEqual(result, { userId: id, outcome: "inserted" });
+        const user = await readUser(sql, id);
+        assert.equal(user?.email, "example@example.org");
+        assert.equal(user?.first_name, "Example");
+        assert.equal(user?.image_url, "https://img.clerk.com/xxxxxx");
+        assert.equal(user?.clerk_updated_at?.getTime(), 1654012591835);
+      },
+    );
+
+    await t.step(
+      "a later user.updated updates it, and the older event replayed is stale",
+      async () => {
+        const id = newUserId();
+        const created = event("user.created", { id });
+        await sync(created);
+        const updated = await sync(event("user.updated", { id }));
+        assert.deepEqual(updated.result, { userId: id, outcome: "updated" });
+        const replay = await sync(created);
+        assert.deepEqual(replay.result, { userId: id, outcome: "stale" });
+        const user = await readUser(sql, id);
+        assert.equal(user?.first_name, "Updated");
+        assert.equal(user?.username, "example_user");
+      },
+    );
+
+    await t.step("a user without a primary address is stored with no email", async () => {
+      const id = newUserId();
+      await sync(event("user.created", { id, primary_email_address_id: null }));
+      assert.equal((await readUser(sql, id))?.email, null);
+    });
+
+    await t.step("a NUL character in a name is dropped instead of failing forever", async () => {
+      const id = newUserId();
+      const { error } = await sync(event("user.created", { id, first_name: "Ex\u0000ample" }));
+      assert.equal(error, undefined);
+      assert.equal((await readUser(sql, id))?.first_name, "Example");
+    });
+
+    await t.step("data that is not a Clerk user fails without retries", async () => {
+      const { error } = await sync({ ...event("user.created"), data: { id: 42 } });
+      // The SDK validates the event against the shared schema before the
+      // handler runs; EventValidationError is its NonRetriableError. The
+      // engine hands errors back serialized, so compare by name.
+      assert.equal((error as Error).name, "EventValidationError");
+    });
+
+    await t.step("an unreachable database fails the step so that Inngest retries it", async () => {
+      if (!postgrest.double) return; // only the double can take the database away
+      postgrest.double.databaseDown = true;
+      try {
+        const id = newUserId();
+        const { error } = await sync(event("user.created", { id }));
+        assert.equal((error as Error).name, "Error", "a plain, retriable error");
+        assert.match((error as Error).message, new RegExp(`Cannot sync user "${id}"`));
+        assert.equal(await readUser(sql, id), undefined);
+      } finally {
+        postgrest.double.databaseDown = false;
+      }
+    });
+  } finally {
+    await postgrest.close();
+    await sql.end();
+  }
+});
+
+Deno.test("delete-user-from-clerk erases the user and keeps a tombstone", async (t) => {
+  const sql = await connect();
+  const postgrest = startPostgrest(sql);
+  const app = appFor(postgrest);
+  const sync = (e: RunEvent) => run(app, "sync-user-from-clerk", e);
+  const erase = (e: RunEvent) => run(app, "delete-user-from-clerk", e);
+  try {
+    await t.step("user.deleted erases personal data at the event's time", async () => {
+      const id = newUserId();
+      await sync(event("user.created", { id }));
+      const deleted = event("user.deleted", { id });
+      const { result } = await erase(deleted);
+      assert.deepEqual(result, { userId: id, outcome: "deleted" });
+      const user = await readUser(sql, id);
+      assert.equal(user?.email, null);
+      assert.equal(user?.first_name, null);
+      assert.equal(user?.deleted_at?.getTime(), deleted.ts);
+    });
+
+    await t.step(
+      "a user.updated that arrives after the delete does not restore the user",
+      async () => {
+        const id = newUserId();
+        await erase(event("user.deleted", { id }));
+        const { result } = await sync(event("user.updated", { id }));
+        assert.deepEqual(result, { userId: id, outcome: "deleted" });
+        assert.equal((await readUser(sql, id))?.email, null);
+      },
+    );
+  } finally {
+    await postgrest.close();
+    await sql.end();
+  }
+});
+
+Deno.test("the /inngest route serves the workflows to Inngest Cloud", async (t) => {
+  const sql = await connect();
+  const postgrest = startPostgrest(sql);
+  const app = appFor(postgrest, { INNGEST_SIGNING_KEY_FALLBACK: TEST_SIGNING_KEY_FALLBACK });
+  const call = (signingKey: string | undefined) =>
+    callFunction({ handler: app.handler, functionId: "sync-user-from-clerk", signingKey }, {
+      event: event("user.created", { id: newUserId() }),
+      events: [],
+      steps: {},
+      ctx: { run_id: crypto.randomUUID(), attempt: 0, stack: { stack: [], current: 0 } },
+      version: 1,
+    });
+  try {
+    await t.step("an unsigned request gets 401", async () => {
+      const res = await call(undefined);
+      assert.equal(res.status, 401);
+      await res.body?.cancel();
+    });
+
+    await t.step("a request signed with another key gets 401", async () => {
+      const res = await call("signkey-test-" + "00".repeat(32));
+      assert.equal(res.status, 401);
+      await res.body?.cancel();
+    });
+
+    await t.step("a signed run of sync-user-from-clerk writes the row", async () => {
+      const id = newUserId();
+      const outcome = await driveRun({
+        handler: app.handler,
+        functionId: "sync-user-from-clerk",
+        event: event("user.created", { id }),
+        signingKey: TEST_SIGNING_KEY,
+      });
+      assert.deepEqual(outcome.result, { userId: id, outcome: "inserted" });
+      assert.deepEqual(outcome.ops.map((op) => op.displayName ?? op.name), ["upsert-user"]);
+      assert.equal((await readUser(sql, id))?.email, "example@example.org");
+    });
+
+    await t.step("a run signed with the fallback key is accepted", async () => {
+      const id = newUserId();
+      const outcome = await driveRun({
+        handler: app.handler,
+        functionId: "delete-user-from-clerk",
+        event: event("user.deleted", { id }),
+        signingKey: TEST_SIGNING_KEY_FALLBACK,
+      });
+      assert.deepEqual(outcome.result, { userId: id, outcome: "deleted" });
+    });
+
+    for (const method of ["GET", "PUT"]) {
+      await t.step(`an unsigned ${method} gets 401 in cloud mode`, async () => {
+        const res = await app.handler(
+          new Request("http://localhost/clerk-events/inngest", {
+            method,
+            headers: { host: "localhost" },
+          }),
+        );
+        assert.equal(res.status, 401);
+        await res.body?.cancel();
+      });
+    }
+  } finally {
+    await postgrest.close();
+    await sql.end();
+  }
+});
