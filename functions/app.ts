@@ -26,6 +26,9 @@ import {
   type SettingsGroup,
 } from "./settings.ts";
 import type { UsersStore } from "./users/users_store.ts";
+import type { DeliveriesStore } from "./email/deliveries_store.ts";
+import type { Mailer } from "./email/mailer.ts";
+import { createOnboardingFunction } from "./workflows/onboarding_emails.ts";
 import { PACKAGE_VERSIONS } from "./versions.ts";
 import { createDeleteUserFunction } from "./workflows/delete_user.ts";
 import { createSyncUserFunction } from "./workflows/sync_user.ts";
@@ -69,19 +72,45 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     })
     : undefined;
 
-  const users = lazy(async (): Promise<UsersStore> => {
+  // Loaded on first use, so that the webhook path never imports supabase-js
+  // or resend (see the cold-start benchmark).
+  const supabase = lazy(async () => {
     const database = required(settings.database, "Cannot reach the database");
-    const [{ createServiceClient }, { createSupabaseUsersStore }] = await Promise.all([
-      import("./database/supabase_client.ts"),
-      import("./users/supabase_users_store.ts"),
-    ]);
-    return createSupabaseUsersStore(createServiceClient(database, options.fetch));
+    const { createServiceClient } = await import("./database/supabase_client.ts");
+    return createServiceClient(database, options.fetch);
   });
+  const users = lazy(async (): Promise<UsersStore> => {
+    const { createSupabaseUsersStore } = await import("./users/supabase_users_store.ts");
+    return createSupabaseUsersStore(await supabase());
+  });
+  const deliveries = lazy(async (): Promise<DeliveriesStore> => {
+    const { createSupabaseDeliveriesStore } = await import("./email/supabase_deliveries_store.ts");
+    return createSupabaseDeliveriesStore(await supabase());
+  });
+  const email = () => required(settings.email, "Cannot send email");
+  const mailer = lazy(async (): Promise<Mailer> => {
+    const { resendApiKey, resendBaseUrl } = email();
+    if (!resendApiKey) throw new Error("Cannot send email: RESEND_API_KEY is missing");
+    const { createResendMailer } = await import("./email/resend_mailer.ts");
+    return createResendMailer({ apiKey: resendApiKey, baseUrl: resendBaseUrl });
+  });
+  const emailDefaults = settings.email.ok
+    ? settings.email.value
+    : { trialOfferDelay: "3d", maxSendsPerSecond: 2 };
 
   const functions = inngest
     ? [
       createSyncUserFunction(inngest, { users, logger }),
       createDeleteUserFunction(inngest, { users, logger }),
+      createOnboardingFunction(inngest, {
+        email,
+        users,
+        deliveries,
+        mailer,
+        logger,
+        trialOfferDelay: emailDefaults.trialOfferDelay,
+        maxSendsPerSecond: emailDefaults.maxSendsPerSecond,
+      }),
     ]
     : [];
 

@@ -4,7 +4,7 @@
  */
 import type { SupabaseClient } from "@supabase/supabase-js";
 import { callRpc } from "../database/rpc.ts";
-import type { DeleteOutcome, UpsertOutcome, UsersStore } from "./users_store.ts";
+import type { DeleteOutcome, Recipient, UpsertOutcome, UsersStore } from "./users_store.ts";
 
 /** A {@link UsersStore} that calls the SQL write functions with `rpc()`. */
 export function createSupabaseUsersStore(client: SupabaseClient): UsersStore {
@@ -25,5 +25,7 @@ export function createSupabaseUsersStore(client: SupabaseClient): UsersStore {
         p_id: id,
         p_deleted_at: deletedAt,
       }),
+    findRecipient: (id) =>
+      callRpc<Recipient | null>(client, "onboarding_recipient", { p_user_id: id }),
   };
 }

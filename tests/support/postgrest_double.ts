@@ -42,6 +42,11 @@ export interface PostgrestDouble {
    * reach the database (503, PGRST000).
    */
   databaseDown: boolean;
+  /**
+   * Called before each function call; returning true answers that one call
+   * as if the connection dropped (503), to simulate a crash mid-step.
+   */
+  failCall: (fn: string) => boolean;
   close(): Promise<void>;
 }
 
@@ -54,6 +59,7 @@ export function startPostgrestDouble(options: PostgrestDoubleOptions): Postgrest
     url: "",
     calls,
     databaseDown: false,
+    failCall: () => false,
     close: () => server.shutdown(),
   };
 
@@ -70,7 +76,7 @@ export function startPostgrestDouble(options: PostgrestDoubleOptions): Postgrest
       await req.body?.cancel();
       return pgrstError(401, "PGRST301", "JWT could not be decoded");
     }
-    if (double.databaseDown) {
+    if (double.databaseDown || double.failCall(fn)) {
       await req.body?.cancel();
       calls.push({ fn, role, status: 503 });
       return pgrstError(503, "PGRST000", "Could not connect with the database");

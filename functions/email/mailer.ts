@@ -1,0 +1,51 @@
+/**
+ * Sending one email, whatever the provider.
+ */
+
+/** An email ready to send. */
+export interface EmailMessage {
+  readonly from: string;
+  readonly to: string;
+  readonly subject: string;
+  readonly html: string;
+  readonly text: string;
+}
+
+/** Sends emails. */
+export interface Mailer {
+  /**
+   * Sends `message` at most once per `idempotencyKey`: repeating a call with
+   * the same key does not send a second email. Returns the provider's id.
+   * Throws {@link MailerError} when the provider refuses.
+   */
+  send(message: EmailMessage, idempotencyKey: string): Promise<{ id: string }>;
+}
+
+/** How a refused send should be handled. */
+export type MailerErrorKind =
+  /** Retrying the same request can never succeed (e.g. invalid address). */
+  | "permanent"
+  /** Rate limited: retry after `retryAfterMs`. */
+  | "rate_limited"
+  /** The key was already used: the email went out on an earlier attempt. */
+  | "already_sent"
+  /** Anything else: retry later. */
+  | "transient";
+
+/** A send the provider refused. */
+export class MailerError extends Error {
+  readonly kind: MailerErrorKind;
+  readonly status: number | null;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    message: string,
+    options: { kind: MailerErrorKind; status: number | null; retryAfterMs?: number },
+  ) {
+    super(message);
+    this.name = "MailerError";
+    this.kind = options.kind;
+    this.status = options.status;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}

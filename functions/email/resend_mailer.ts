@@ -1,0 +1,60 @@
+/**
+ * The mailer over the Resend SDK. Import it lazily: the webhook path never
+ * needs it.
+ */
+import { Resend } from "resend";
+import { type Mailer, MailerError, type MailerErrorKind } from "./mailer.ts";
+
+/** Options for {@link createResendMailer}. */
+export interface ResendMailerOptions {
+  readonly apiKey: string;
+  /** Defaults to Resend's API; tests point it at a local stand-in. */
+  readonly baseUrl?: string;
+}
+
+/** A {@link Mailer} that sends through Resend with idempotency keys. */
+export function createResendMailer(options: ResendMailerOptions): Mailer {
+  const resend = new Resend(options.apiKey, { baseUrl: options.baseUrl });
+  return {
+    async send(message, idempotencyKey) {
+      const { data, error, headers } = await resend.emails.send(
+        {
+          from: message.from,
+          to: message.to,
+          subject: message.subject,
+          html: message.html,
+          text: message.text,
+        },
+        { idempotencyKey },
+      );
+      if (data?.id) return { id: data.id };
+      const status = (error as { statusCode?: number | null } | null)?.statusCode ?? null;
+      const name = error?.name ?? "unknown_error";
+      throw new MailerError(`Resend refused the email: ${name}: ${error?.message ?? "no detail"}`, {
+        kind: classify(status, name),
+        status,
+        retryAfterMs: retryAfterMs(headers?.["retry-after"]),
+      });
+    },
+  };
+}
+
+function classify(status: number | null, name: string): MailerErrorKind {
+  if (status === 429) return "rate_limited";
+  // Same key, different payload: Resend already accepted an email under
+  // this key (a retry after a crash whose content changed in between).
+  if (status === 409 && name === "invalid_idempotent_request") return "already_sent";
+  // A bad or revoked API key is fixed by configuration, after which a
+  // retry succeeds; 409 concurrent_idempotent_requests resolves by itself.
+  if (status === 401 || status === 403 || status === 409) return "transient";
+  if (status !== null && status >= 400 && status < 500) return "permanent";
+  return "transient";
+}
+
+function retryAfterMs(header: string | undefined): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}

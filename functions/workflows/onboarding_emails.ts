@@ -1,0 +1,115 @@
+/**
+ * `onboarding-emails`: a welcome email at sign-up, a durable wait (3 days by
+ * default), then a trial-offer email, each sent exactly once.
+ *
+ * - The welcome email uses the event's data: the users row may not be
+ *   written yet, since sync-user-from-clerk runs in parallel.
+ * - The trial offer re-reads the user, so it goes to the current address and
+ *   name, and is skipped (with the reason recorded) for a user who was
+ *   deleted or has no address.
+ * - A `clerk/user.deleted` for the same user cancels the run during the wait.
+ * - `idempotency` on the user id stops a replayed `user.created` from
+ *   starting a second sequence (Inngest keeps that key for 24 hours; past
+ *   that, the deliveries ledger still refuses a second send).
+ */
+import type { Inngest } from "inngest";
+import { clerkUserSchema } from "../clerk/schemas.ts";
+import { type DeliverDeps, deliverEmail, type DeliveryRequest } from "../email/deliver.ts";
+import type { DeliveriesStore, EmailKind } from "../email/deliveries_store.ts";
+import type { RenderedEmail, TemplateInput } from "../email/templates/email.ts";
+import { renderTrialOffer } from "../email/templates/trial_offer.ts";
+import { renderWelcome } from "../email/templates/welcome.ts";
+import { userCreated, userDeleted } from "../events.ts";
+import type { EmailSettings } from "../settings.ts";
+import { primaryEmail } from "../users/user_row.ts";
+import type { UsersStore } from "../users/users_store.ts";
+import { parseInput } from "./errors.ts";
+
+/** The function id, part of the contract. */
+export const ONBOARDING_FUNCTION_ID = "onboarding-emails";
+
+/** Dependencies of the onboarding workflow, resolved when a step needs them. */
+export interface OnboardingDeps extends Pick<DeliverDeps, "mailer" | "logger"> {
+  /** Throws, naming the problems, while the email settings are invalid. */
+  readonly email: () => EmailSettings;
+  readonly users: () => Promise<UsersStore>;
+  readonly deliveries: () => Promise<DeliveriesStore>;
+  /** Registered with Inngest when the function is created. */
+  readonly trialOfferDelay: string;
+  readonly maxSendsPerSecond: number;
+}
+
+/** Creates `onboarding-emails` on `client`. */
+export function createOnboardingFunction(client: Inngest, deps: OnboardingDeps) {
+  return client.createFunction(
+    {
+      id: ONBOARDING_FUNCTION_ID,
+      name: "Onboarding emails",
+      triggers: [userCreated],
+      cancelOn: [{ event: userDeleted, match: "data.id" }],
+      idempotency: "event.data.id",
+      // Resend's default team limit is 2 requests per second. This spaces
+      // the starts of runs, and so the welcome emails; a 429 that still
+      // happens is retried after Resend's retry-after.
+      throttle: { limit: deps.maxSendsPerSecond, period: "1s" },
+      retries: 10,
+    },
+    async ({ event, step }) => {
+      const user = parseInput(clerkUserSchema, event.data, "Cannot start onboarding");
+
+      const welcome = await step.run(
+        "welcome-email",
+        () =>
+          deliver(deps, "welcome", user.id, {
+            email: primaryEmail(user),
+            firstName: user.first_name,
+          }),
+      );
+
+      await step.sleep("wait-3-days", deps.trialOfferDelay);
+
+      const trialOffer = await step.run("trial-offer-email", async () => {
+        const current = await (await deps.users()).findRecipient(user.id);
+        if (current?.deleted) return deliver(deps, "trial_offer", user.id, "user was deleted");
+        return deliver(deps, "trial_offer", user.id, {
+          email: current ? current.email : primaryEmail(user),
+          firstName: current ? current.first_name : user.first_name,
+        });
+      });
+
+      return { userId: user.id, welcome: welcome.status, trialOffer: trialOffer.status };
+    },
+  );
+}
+
+const TEMPLATES: Record<EmailKind, (input: TemplateInput) => RenderedEmail> = {
+  welcome: renderWelcome,
+  trial_offer: renderTrialOffer,
+};
+
+/** Builds the request for one email (or its skip) and delivers it. */
+async function deliver(
+  deps: OnboardingDeps,
+  kind: EmailKind,
+  userId: string,
+  to: { email: string | null; firstName: string | null } | string,
+) {
+  const settings = deps.email();
+  let request: DeliveryRequest;
+  if (typeof to === "string") request = { userId, kind, skipReason: to };
+  else if (!to.email) request = { userId, kind, skipReason: "user has no email address" };
+  else {
+    const rendered = TEMPLATES[kind]({
+      appName: settings.appName,
+      appUrl: settings.appUrl,
+      firstName: to.firstName,
+    });
+    request = { userId, kind, message: { from: settings.from, to: to.email, ...rendered } };
+  }
+  return deliverEmail({
+    deliveries: await deps.deliveries(),
+    mailer: deps.mailer,
+    dryRun: settings.dryRun,
+    logger: deps.logger,
+  }, request);
+}
