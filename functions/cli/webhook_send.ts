@@ -1,0 +1,309 @@
+/**
+ * `deno task webhook:send`: signs Clerk webhook payloads the way Svix does
+ * and POSTs them to the function, to try it locally without Clerk.
+ *
+ * The secret comes from `--secret`, or else from CLERK_WEBHOOK_SIGNING_SECRET
+ * in the environment or the repo's `.env` (see `dev.ts` for
+ * `CLERK_EVENTS_ENV_FILE`). Secrets are never printed.
+ *
+ * A `--file` payload is sent as it is, except that `--user-id` replaces
+ * `data.id`. Built-in payloads get a new user id per delivery unless
+ * `--user-id` is given. `--duplicate` sends one message id, and one body,
+ * every time, as Svix does when it retries: Inngest keeps one event.
+ *
+ * Exit codes: 0 when every delivery got a 2xx, 1 when any did not, 2 for a
+ * usage error.
+ */
+import { parseArgs } from "node:util";
+import {
+  buildClerkPayload,
+  CLERK_EVENT_TYPES,
+  type ClerkEventType,
+  isClerkEventType,
+  newMessageId,
+  signDelivery,
+} from "./clerk_payloads.ts";
+import { loadEnv } from "./dotenv.ts";
+
+/** Where `deno task dev` serves the webhook route. */
+export const DEFAULT_URL = "http://127.0.0.1:54321/functions/v1/clerk-events/webhook";
+
+const USAGE = `Usage: deno task webhook:send [options]
+
+Signs a Clerk webhook with the endpoint's secret and POSTs it, like Svix.
+
+Options:
+  --url URL          where to send (default ${DEFAULT_URL})
+  --secret whsec_... signing secret (default: CLERK_WEBHOOK_SIGNING_SECRET from
+                     the environment or .env; the first one if there are several)
+  --type TYPE        ${CLERK_EVENT_TYPES.join(" | ")} (default user.created)
+  --file PATH        send this JSON Clerk payload instead of a built-in one
+  --user-id ID       set data.id (default: a new user id for every delivery)
+  --count N          send N deliveries, each with a new svix-id (default 1)
+  --concurrency N    deliveries in flight at once (default 1)
+  --duplicate        reuse one svix-id and body for every delivery, like a
+                     Svix retry, to see Inngest drop the duplicates
+  --help             show this help`;
+
+/** Thrown for bad command-line input; exits with code 2. */
+class UsageError extends Error {
+  override name = "UsageError";
+}
+
+interface Options {
+  url: string;
+  secret: string;
+  type?: ClerkEventType;
+  file?: string;
+  userId?: string;
+  count: number;
+  concurrency: number;
+  duplicate: boolean;
+}
+
+interface Outcome {
+  id: string;
+  /** The HTTP status, or 0 when no answer came. */
+  status: number;
+  detail?: string;
+  ms: number;
+}
+
+function positiveInteger(raw: string | undefined, flag: string): number {
+  if (raw === undefined) return 1;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new UsageError(`Cannot send webhook: ${flag} must be a whole number of at least 1`);
+  }
+  return value;
+}
+
+async function parseOptions(args: string[]): Promise<Options | undefined> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        url: { type: "string" },
+        secret: { type: "string" },
+        type: { type: "string" },
+        file: { type: "string" },
+        "user-id": { type: "string" },
+        count: { type: "string" },
+        concurrency: { type: "string" },
+        duplicate: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`Cannot send webhook: ${(error as Error).message}`);
+  }
+  if (values.help) return undefined;
+
+  if (values.type !== undefined && values.file !== undefined) {
+    throw new UsageError("Cannot send webhook: use --type or --file, not both");
+  }
+  if (values.type !== undefined && !isClerkEventType(values.type)) {
+    throw new UsageError(
+      `Cannot send webhook: --type must be one of ${CLERK_EVENT_TYPES.join(", ")}`,
+    );
+  }
+  const url = values.url ?? DEFAULT_URL;
+  try {
+    new URL(url);
+  } catch {
+    throw new UsageError(`Cannot send webhook: --url is not a URL`);
+  }
+
+  let secret = values.secret;
+  if (secret === undefined) {
+    const { env } = await loadEnv(Deno.env.toObject(), new URL("../../.env", import.meta.url));
+    secret = env.CLERK_WEBHOOK_SIGNING_SECRET;
+  }
+  secret = secret?.trim().split(/\s+/)[0];
+  if (!secret) {
+    throw new UsageError(
+      "Cannot send webhook: no secret; pass --secret or set CLERK_WEBHOOK_SIGNING_SECRET",
+    );
+  }
+  return {
+    url,
+    secret,
+    type: values.type as ClerkEventType | undefined,
+    file: values.file,
+    userId: values["user-id"],
+    count: positiveInteger(values.count, "--count"),
+    concurrency: positiveInteger(values.concurrency, "--concurrency"),
+    duplicate: values.duplicate ?? false,
+  };
+}
+
+async function readPayloadFile(path: string): Promise<Record<string, unknown>> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await Deno.readTextFile(path));
+  } catch (error) {
+    throw new UsageError(`Cannot send webhook: cannot read ${path}: ${(error as Error).message}`);
+  }
+  const data = (parsed as { data?: unknown } | null)?.data;
+  if (typeof parsed !== "object" || parsed === null || typeof data !== "object" || !data) {
+    throw new UsageError(`Cannot send webhook: ${path} is not a Clerk payload with a data object`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Makes the body of each delivery. */
+async function bodyMaker(options: Options): Promise<() => string> {
+  if (options.file) {
+    const payload = await readPayloadFile(options.file);
+    if (options.userId) {
+      payload.data = { ...(payload.data as Record<string, unknown>), id: options.userId };
+    }
+    const body = JSON.stringify(payload);
+    return () => body;
+  }
+  const type = options.type ?? "user.created";
+  return () => JSON.stringify(buildClerkPayload(type, { userId: options.userId }));
+}
+
+async function deliver(url: string, body: string, secret: string, id: string): Promise<Outcome> {
+  const started = performance.now();
+  const headers = signDelivery(body, secret, { id });
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "user-agent": "Svix-Webhooks/1.0",
+        ...headers,
+      },
+      body,
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    const ms = performance.now() - started;
+    return { id, status: res.status, detail: res.ok ? undefined : text.slice(0, 500), ms };
+  } catch (error) {
+    const ms = performance.now() - started;
+    return { id, status: 0, detail: (error as Error).message, ms };
+  }
+}
+
+const ok = (outcome: Outcome) => outcome.status >= 200 && outcome.status < 300;
+
+function describe(outcome: Outcome): string {
+  const status = outcome.status ? String(outcome.status) : "no answer";
+  const line = `${status} ${outcome.id} (${outcome.ms.toFixed(0)} ms)`;
+  return outcome.detail ? `${line}: ${outcome.detail}` : line;
+}
+
+/** Rewrites one status line in place on a terminal; prints nothing otherwise. */
+function progressPrinter(total: number) {
+  const tty = Deno.stderr.isTerminal();
+  const encoder = new TextEncoder();
+  let last = 0;
+  return {
+    update(done: number, good: number, force = false) {
+      if (!tty) return;
+      const now = performance.now();
+      if (!force && now - last < 100) return;
+      last = now;
+      const line = `sent ${done}/${total} (2xx ${good}, other ${done - good})`;
+      Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${line}`));
+    },
+    end() {
+      if (tty) Deno.stderr.writeSync(encoder.encode("\n"));
+    },
+  };
+}
+
+async function sendAll(options: Options): Promise<Outcome[]> {
+  const makeBody = await bodyMaker(options);
+  const fixedId = options.duplicate ? newMessageId() : undefined;
+  const fixedBody = options.duplicate ? makeBody() : undefined;
+  const outcomes: Outcome[] = [];
+  const progress = progressPrinter(options.count);
+  let next = 0;
+  let good = 0;
+  const worker = async () => {
+    while (next < options.count) {
+      next += 1;
+      const outcome = await deliver(
+        options.url,
+        fixedBody ?? makeBody(),
+        options.secret,
+        fixedId ?? newMessageId(),
+      );
+      outcomes.push(outcome);
+      if (ok(outcome)) good += 1;
+      if (options.count > 1) progress.update(outcomes.length, good);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, options.count) }, worker));
+  if (options.count > 1) {
+    progress.update(outcomes.length, good, true);
+    progress.end();
+  }
+  return outcomes;
+}
+
+function summarize(outcomes: Outcome[], options: Options, seconds: number): string[] {
+  if (outcomes.length === 1) return [describe(outcomes[0])];
+  const byStatus = new Map<string, number>();
+  for (const o of outcomes) {
+    const key = o.status ? String(o.status) : "no answer";
+    byStatus.set(key, (byStatus.get(key) ?? 0) + 1);
+  }
+  const good = outcomes.filter(ok).length;
+  const rate = seconds > 0 ? (outcomes.length / seconds).toFixed(1) : "n/a";
+  const lines = [
+    `sent ${outcomes.length} deliveries to ${options.url} in ${seconds.toFixed(2)} s` +
+    ` (${rate} requests/s): 2xx ${good}, other ${outcomes.length - good}`,
+    `statuses: ${[...byStatus].map(([status, n]) => `${status} x${n}`).join(", ")}`,
+  ];
+  if (options.duplicate) {
+    lines.push(`event id: ${outcomes[0].id} (the same for every delivery)`);
+  } else if (outcomes.length <= 20) {
+    for (const o of outcomes) lines.push(`  ${describe(o)}`);
+  } else {
+    lines.push(`event ids: ${outcomes[0].id} ... ${outcomes[outcomes.length - 1].id}`);
+    const failed = outcomes.filter((o) => !ok(o));
+    for (const o of failed.slice(0, 20)) lines.push(`  ${describe(o)}`);
+    if (failed.length > 20) lines.push(`  ... and ${failed.length - 20} more failures`);
+  }
+  return lines;
+}
+
+async function main(args: string[]): Promise<number> {
+  let options: Options | undefined;
+  try {
+    options = await parseOptions(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`${error.message}\nRun with --help to see the options.`);
+    return 2;
+  }
+  if (!options) {
+    console.log(USAGE);
+    return 0;
+  }
+  const what = options.file ?? options.type ?? "user.created";
+  const mode = options.duplicate ? ", one svix-id (duplicates)" : "";
+  console.error(`Sending ${options.count} x ${what} to ${options.url}${mode}`);
+  const started = performance.now();
+  const outcomes = await sendAll(options);
+  const seconds = (performance.now() - started) / 1000;
+  for (const line of summarize(outcomes, options, seconds)) console.log(line);
+  return outcomes.every(ok) ? 0 : 1;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    Deno.exit(1);
+  }
+}
