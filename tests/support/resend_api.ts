@@ -67,10 +67,11 @@ export function startResendApi(): ResendApi {
       });
     }
     if (fault?.status === 422) {
+      // Like Resend's, the message quotes the address it rejected.
       return Response.json({
         statusCode: 422,
         name: fault.name ?? "validation_error",
-        message: "Invalid `to` field.",
+        message: `Invalid \`to\` field: ${JSON.parse(body).to}`,
       }, { status: 422 });
     }
     const key = req.headers.get("idempotency-key");

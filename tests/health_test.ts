@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { createApp } from "../functions/app.ts";
+import { SETTING_NAMES } from "../functions/settings.ts";
+import { captureLogs, testEnv } from "./support/env.ts";
+import type { Env } from "../functions/settings.ts";
+
+async function health(env: Env) {
+  const logs = captureLogs();
+  const app = createApp(env, { logger: logs.logger });
+  const res = await app.handler(new Request("http://localhost/clerk-events/health"));
+  return { res, body: await res.json(), logs };
+}
+
+Deno.test("health reports readiness without revealing any setting", async (t) => {
+  await t.step("200 with every setting valid, listing the app and its functions", async () => {
+    const { res, body } = await health(testEnv());
+    assert.equal(res.status, 200);
+    assert.equal(body.status, "ok");
+    assert.equal(body.app, "clerk-events");
+    assert.equal(body.mode, "cloud");
+    assert.deepEqual(body.functions, [
+      "sync-user-from-clerk",
+      "delete-user-from-clerk",
+      "onboarding-emails",
+    ]);
+    assert.equal(body.versions.inngest, "4.24.0");
+    assert.deepEqual(Object.keys(body.settings), [...SETTING_NAMES]);
+    assert.deepEqual(body.problems, []);
+  });
+
+  await t.step("503 naming each missing setting", async () => {
+    const { res, body, logs } = await health(
+      testEnv({ CLERK_WEBHOOK_SIGNING_SECRET: undefined, SUPABASE_URL: undefined }),
+    );
+    assert.equal(res.status, 503);
+    assert.equal(body.status, "unavailable");
+    assert.equal(body.settings.CLERK_WEBHOOK_SIGNING_SECRET, "missing");
+    assert.equal(body.settings.SUPABASE_URL, "missing");
+    assert.ok(body.problems.some((p: string) => p.startsWith("CLERK_WEBHOOK_SIGNING_SECRET")));
+    assert.ok(body.problems.some((p: string) => p.startsWith("SUPABASE_URL")));
+    // The same problems were logged once at start-up.
+    const startup = logs.records().find((r) => r.msg === "Invalid settings");
+    assert.match(String(startup?.problems), /SUPABASE_URL is missing/);
+  });
+
+  await t.step("503 for invalid values, without echoing them", async () => {
+    const secretish = "not-a-secret-value-1234";
+    const { res, body } = await health(
+      testEnv({ CLERK_WEBHOOK_SIGNING_SECRET: secretish, APP_URL: "nope", EMAIL_FROM: "bad" }),
+    );
+    assert.equal(res.status, 503);
+    const text = JSON.stringify(body);
+    assert.ok(!text.includes(secretish));
+    assert.equal(body.settings.CLERK_WEBHOOK_SIGNING_SECRET, "present");
+    assert.equal(body.problems.length, 3);
+  });
+
+  await t.step("no value of any setting appears in the answer", async () => {
+    const env = testEnv();
+    const { body } = await health(env);
+    const text = JSON.stringify(body);
+    for (const name of SETTING_NAMES) {
+      const value = env[name];
+      if (value && value.length > 3) assert.ok(!text.includes(value), `${name} leaked`);
+    }
+  });
+
+  await t.step("dev mode needs no Inngest keys", async () => {
+    const { res, body } = await health(
+      testEnv({ INNGEST_DEV: "1", INNGEST_EVENT_KEY: undefined, INNGEST_SIGNING_KEY: undefined }),
+    );
+    assert.equal(res.status, 200);
+    assert.equal(body.mode, "dev");
+  });
+});
