@@ -2,7 +2,7 @@
  * Clerk webhook payloads for tests: fixtures shaped like real deliveries,
  * signed at test time with svix's own `Webhook.sign`.
  */
-import { Webhook } from "svix";
+import { newMessageId, signDelivery } from "../../functions/cli/clerk_payloads.ts";
 import created from "../fixtures/clerk/user.created.json" with { type: "json" };
 import updated from "../fixtures/clerk/user.updated.json" with { type: "json" };
 import deleted from "../fixtures/clerk/user.deleted.json" with { type: "json" };
@@ -40,15 +40,7 @@ export function clerkPayload(
   return copy;
 }
 
-/** A Clerk-looking user id that no other test uses. */
-export function newUserId(): string {
-  return "user_" + crypto.randomUUID().replaceAll("-", "").slice(0, 27);
-}
-
-/** A Svix-looking message id. */
-export function newMessageId(): string {
-  return "msg_" + crypto.randomUUID().replaceAll("-", "").slice(0, 27);
-}
+export { newMessageId, newUserId } from "../../functions/cli/clerk_payloads.ts";
 
 /** Options for {@link signedRequest}. */
 export interface SignOptions {
@@ -61,17 +53,16 @@ export interface SignOptions {
   prefix?: "svix" | "webhook";
 }
 
-/** Signs `body` and returns the three Svix headers. */
+/** Signs `body` with the sender `deno task webhook:send` uses, and returns the headers. */
 export function signHeaders(body: string, options: SignOptions = {}): Record<string, string> {
-  const id = options.id ?? newMessageId();
-  const at = options.at ?? new Date();
-  const signature = new Webhook(options.secret ?? TEST_SECRET).sign(id, at, body);
-  const prefix = options.prefix ?? "svix";
-  return {
-    [`${prefix}-id`]: id,
-    [`${prefix}-timestamp`]: String(Math.floor(at.getTime() / 1000)),
-    [`${prefix}-signature`]: signature,
-  };
+  const signed = signDelivery(body, options.secret ?? TEST_SECRET, {
+    id: options.id ?? newMessageId(),
+    at: options.at,
+  });
+  if ((options.prefix ?? "svix") === "svix") return { ...signed };
+  return Object.fromEntries(
+    Object.entries(signed).map(([name, value]) => [name.replace(/^svix-/, "webhook-"), value]),
+  );
 }
 
 /** A webhook request as Svix would send it, signed over exactly `body`. */
