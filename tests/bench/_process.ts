@@ -1,0 +1,155 @@
+/**
+ * Benchmark servers as subprocesses on loopback ports: spawn, wait until
+ * they answer, read their peak memory, and stop them.
+ */
+
+/** The repository root, where deno.json and its import map live. */
+export const REPO_ROOT = new URL("../../", import.meta.url);
+
+/** A server script under `tests/bench/servers/`. */
+export type ServerName = "ours" | "bare_forwarder" | "floor" | "event_api";
+
+/** A running server subprocess. */
+export interface Server {
+  readonly name: ServerName;
+  readonly pid: number;
+  readonly url: string;
+  /** Peak resident memory so far in MB (VmHWM), from /proc. */
+  peakRssMb(): Promise<number>;
+  /** Resident memory now in MB (VmRSS), from /proc. */
+  rssMb(): Promise<number>;
+  /** CPU time used so far (user + system, all threads) in ms, from /proc. */
+  cpuMs(): Promise<number>;
+  /** Sends SIGTERM (SIGKILL after a second) and waits for the exit. */
+  stop(): Promise<void>;
+}
+
+const running = new Set<Server>();
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/**
+ * Spawns `tests/bench/servers/<name>.ts` with the port as its first argument
+ * and `args` after it. Returns at once; see {@link waitUntilAnswering}.
+ */
+export function spawnServer(
+  name: ServerName,
+  options: { args?: string[]; env?: Record<string, string> } = {},
+): Server {
+  const port = freePort();
+  const script = new URL(`servers/${name}.ts`, import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      "--no-prompt",
+      "--quiet",
+      "--config",
+      new URL("deno.json", REPO_ROOT).pathname,
+      script,
+      String(port),
+      ...(options.args ?? []),
+    ],
+    cwd: REPO_ROOT.pathname,
+    env: options.env,
+    stdin: "null",
+    // The app logs one JSON line per webhook, as in production; the lines
+    // are written, then dropped.
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = collectTail(child.stderr);
+  const server: Server = {
+    name,
+    pid: child.pid,
+    url: `http://127.0.0.1:${port}`,
+    peakRssMb: () => procStatusMb(child.pid, "VmHWM"),
+    rssMb: () => procStatusMb(child.pid, "VmRSS"),
+    cpuMs: async () => {
+      // Fields after the command name; utime and stime are the 12th and
+      // 13th, in clock ticks of 10 ms on Linux.
+      const stat = await Deno.readTextFile(`/proc/${child.pid}/stat`);
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(fields[11]) + Number(fields[12])) * 10;
+    },
+    stop: async () => {
+      running.delete(server);
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
+      const forced = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }, 1000);
+      await child.status;
+      clearTimeout(forced);
+      await stderr;
+    },
+  };
+  child.status.then((status) => {
+    if (running.has(server)) {
+      stderr.then((tail) =>
+        console.error(`${name} exited early with code ${status.code}: ${tail.trim()}`)
+      );
+    }
+  });
+  running.add(server);
+  return server;
+}
+
+/** Stops every server still running; for `finally` blocks and timeouts. */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((server) => server.stop()));
+}
+
+/**
+ * Sends `request()` until it answers 2xx, retrying while the port is not
+ * open yet (every 2 ms). Returns the milliseconds since `since`.
+ */
+export async function waitUntilAnswering(
+  request: () => Promise<Response>,
+  since: number,
+  timeoutMs = 15_000,
+): Promise<number> {
+  const deadline = since + timeoutMs;
+  let last = "no answer";
+  while (performance.now() < deadline) {
+    try {
+      const res = await request();
+      await res.body?.cancel();
+      if (res.ok) return performance.now() - since;
+      last = `status ${res.status}`;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  throw new Error(`Cannot reach the server within ${timeoutMs} ms: ${last}`);
+}
+
+/** A memory figure of /proc/<pid>/status, in MB. */
+async function procStatusMb(pid: number, field: "VmHWM" | "VmRSS"): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kb = Number(status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"))?.[1]);
+  return kb / 1024;
+}
+
+/** Reads a stream to its end, keeping its last 4 KB of text. */
+async function collectTail(stream: ReadableStream<Uint8Array>): Promise<string> {
+  let tail = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    tail = (tail + chunk).slice(-4096);
+  }
+  return tail;
+}

@@ -1,0 +1,103 @@
+/**
+ * The benchmark suite: `deno task bench`.
+ *
+ * Runs every benchmark against a baseline measured in the same run, prints
+ * progress lines to stderr, then prints the results as a markdown table and
+ * writes it to `.bench/results.md`. All traffic stays on 127.0.0.1; every
+ * benchmark is bounded in requests and time, and a watchdog stops the whole
+ * run after ten minutes.
+ *
+ *   deno run --allow-all tests/bench/run.ts            # the full suite
+ *   deno run --allow-all tests/bench/run.ts --quick    # a short smoke run
+ */
+import { coldStartBenchmark } from "./_cold_start.ts";
+import { ingressBenchmark } from "./_ingress.ts";
+import { moduleGraphRows } from "./_module_graph.ts";
+import { REPO_ROOT, spawnServer, stopAll, waitUntilAnswering } from "./_process.ts";
+import { markdownTable, type Row } from "./_report.ts";
+import { verifyBenchmark } from "./_verify.ts";
+import { writePathBenchmark } from "./_write_path.ts";
+import { supabaseWriteRows } from "./_supabase_write.ts";
+
+const quick = Deno.args.includes("--quick");
+const WATCHDOG_MS = 10 * 60_000;
+
+const started = performance.now();
+const progress = (line: string) => {
+  const seconds = ((performance.now() - started) / 1000).toFixed(0).padStart(4);
+  console.error(`[bench ${seconds}s] ${line}`);
+};
+
+const watchdog = setTimeout(async () => {
+  console.error(`Benchmarks stopped: still running after ${WATCHDOG_MS / 60_000} minutes`);
+  await stopAll();
+  Deno.exit(1);
+}, WATCHDOG_MS);
+
+const rows: Row[] = [];
+const eventApi = spawnServer("event_api");
+try {
+  const eventApiUrl = `${eventApi.url}/`;
+  await waitUntilAnswering(
+    () => fetch(`${eventApiUrl}e/key`, { method: "POST", body: "[]" }),
+    performance.now(),
+  );
+
+  progress("1 and 5: ingress throughput, latency and memory");
+  rows.push(
+    ...await ingressBenchmark({
+      eventApiUrl,
+      rounds: 3,
+      concurrency: 32,
+      roundMs: quick ? 1500 : 8000,
+      warmupMs: quick ? 500 : 2000,
+      maxRequestsPerRound: 500_000,
+      progress,
+    }),
+  );
+
+  progress("2: verification alone (deno bench)");
+  rows.push(...await verifyBenchmark());
+
+  progress("3: cold start");
+  rows.push(...await coldStartBenchmark({ eventApiUrl, rounds: quick ? 3 : 7, progress }));
+  rows.push(...await moduleGraphRows());
+
+  progress("4: write path");
+  rows.push(
+    ...await writePathBenchmark({
+      users: quick ? 1_000 : 10_000,
+      updatesPerUser: 3,
+      rounds: 3,
+      connections: 4,
+      roundTimeoutMs: 60_000,
+      progress,
+    }),
+  );
+  rows.push(
+    ...await supabaseWriteRows({ users: quick ? 200 : 1_000, rounds: 2, connections: 4, progress }),
+  );
+} finally {
+  await stopAll();
+  clearTimeout(watchdog);
+}
+
+// In the order the issue lists the benchmarks; stable within each.
+rows.sort((a, b) => parseInt(a.figure) - parseInt(b.figure));
+const missed = rows.filter((row) => row.met === false).map((row) => row.figure);
+const header = [
+  `# clerk-events benchmarks`,
+  "",
+  `${new Date().toISOString()}, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs` +
+  `${quick ? ", quick run (not comparable)" : ""}. Medians of alternating rounds; ` +
+  `every ratio is ours / baseline from this run.`,
+  "",
+  "",
+].join("\n");
+const footer = missed.length ? `\nTargets missed: ${missed.join("; ")}\n` : "\nAll targets met.\n";
+const report = `${header}${markdownTable(rows)}\n${footer}`;
+console.log(report);
+const dir = new URL(".bench/", REPO_ROOT);
+await Deno.mkdir(dir, { recursive: true });
+await Deno.writeTextFile(new URL("results.md", dir), report);
+progress(`written to ${new URL("results.md", dir).pathname}`);
