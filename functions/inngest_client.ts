@@ -39,14 +39,41 @@ export function createInngestClient(options: InngestClientOptions): Inngest {
     // report them to Inngest's API as it goes; with an edge runtime's
     // wall-clock limit, short requests are the safer default.
     checkpointing: false,
-    fetch: (input, init) => {
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-      return baseFetch(input, { ...init, signal });
-    },
+    fetch: (input, init) => fetchWithTimeout(baseFetch, timeoutMs, input, init),
   });
   // The SDK reads INNGEST_BASE_URL, INNGEST_EVENT_API_BASE_URL and the rest
   // from this, not from the process environment.
   client.setEnvVars({ ...settings.env });
+  // The SDK recomputes its request headers on every send, reading the whole
+  // process environment one variable at a time: 38% of the webhook's CPU
+  // time in the ingress benchmark. Their inputs are fixed once the client is
+  // built, so compute them once.
+  Object.defineProperty(client, "headers", { value: client.headers });
   return client;
+}
+
+/**
+ * `fetch` that aborts after `timeoutMs` (until the response headers arrive)
+ * or when the caller's signal aborts. A plain timer and controller: the
+ * AbortSignal.timeout/any pair cost about 64 µs per request under load.
+ */
+async function fetchWithTimeout(
+  baseFetch: typeof fetch,
+  timeoutMs: number,
+  input: string | URL | Request,
+  init?: RequestInit,
+): Promise<Response> {
+  const controller = new AbortController();
+  const abort = () => controller.abort(init?.signal?.reason);
+  const timer = setTimeout(
+    () => controller.abort(new DOMException(`No answer within ${timeoutMs} ms`, "TimeoutError")),
+    timeoutMs,
+  );
+  init?.signal?.addEventListener("abort", abort, { once: true });
+  try {
+    return await baseFetch(input, { ...init, signal: controller.signal });
+  } finally {
+    clearTimeout(timer);
+    init?.signal?.removeEventListener("abort", abort);
+  }
 }
