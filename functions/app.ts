@@ -11,6 +11,7 @@
 import type { Inngest, InngestFunction } from "inngest";
 import { serve } from "inngest/edge";
 import { createVerifier } from "./clerk/verify.ts";
+import { callRpc } from "./database/rpc.ts";
 import { createHealthHandler } from "./http/health.ts";
 import { errorResponse, HttpError } from "./http/http_error.ts";
 import { matchRoute, type Route } from "./http/routes.ts";
@@ -143,6 +144,9 @@ export function createApp(env: Env, options: AppOptions = {}): App {
       appId: APP_ID,
       functionIds: functions.map((fn) => fn.id()),
       versions: PACKAGE_VERSIONS,
+      checkDatabase: settings.database.ok
+        ? async () => (await callRpc(await supabase(), "clerk_events_health", {})) === "ok"
+        : undefined,
     }),
   };
 

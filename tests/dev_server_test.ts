@@ -4,6 +4,8 @@ import { SETTING_NAMES } from "../functions/settings.ts";
 import { newMessageId, signedRequest, TEST_SECRET } from "./support/clerk.ts";
 import { TEST_SERVICE_KEY, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
 import { startEventApi } from "./support/event_api.ts";
+import { connect } from "./support/database.ts";
+import { startPostgrest } from "./support/postgrest.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const STARTUP_TIMEOUT_MS = 20_000;
@@ -107,9 +109,15 @@ async function startDevServer(settings: Record<string, string | undefined>): Pro
 
 Deno.test("deno task dev serves the function locally until it is stopped", async (t) => {
   const api = startEventApi();
+  const sql = await connect();
+  const postgrest = startPostgrest(sql);
   let server: DevServer | undefined;
   try {
-    server = await startDevServer(testEnv({ INNGEST_EVENT_API_BASE_URL: api.url }));
+    server = await startDevServer(testEnv({
+      INNGEST_EVENT_API_BASE_URL: api.url,
+      SUPABASE_URL: postgrest.url,
+      SUPABASE_SERVICE_ROLE_KEY: postgrest.serviceKey,
+    }));
     const { origin } = server;
 
     await t.step("health answers 200 under /functions/v1 and names settings only", async () => {
@@ -119,6 +127,7 @@ Deno.test("deno task dev serves the function locally until it is stopped", async
       const body = JSON.parse(text);
       assert.equal(body.status, "ok");
       assert.equal(body.mode, "cloud");
+      assert.equal(body.database, "reachable");
       assert.equal(body.settings.CLERK_WEBHOOK_SIGNING_SECRET, "present");
       for (const secret of [TEST_SECRET, TEST_SIGNING_KEY, TEST_SERVICE_KEY]) {
         assert.ok(!text.includes(secret), "no setting's value is shown");
@@ -187,6 +196,8 @@ Deno.test("deno task dev serves the function locally until it is stopped", async
   } finally {
     await server?.stop("SIGKILL");
     await api.close();
+    await postgrest.close();
+    await sql.end();
   }
 });
 

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { createApp } from "../functions/app.ts";
 import { SETTING_NAMES } from "../functions/settings.ts";
 import { captureLogs, testEnv } from "./support/env.ts";
+import { connect } from "./support/database.ts";
+import { startPostgrest } from "./support/postgrest.ts";
 import type { Env } from "../functions/settings.ts";
 
 async function health(env: Env) {
@@ -12,10 +14,26 @@ async function health(env: Env) {
 }
 
 Deno.test("health reports readiness without revealing any setting", async (t) => {
-  await t.step("200 with every setting valid, listing the app and its functions", async () => {
-    const { res, body } = await health(testEnv());
+  const sql = await connect();
+  const postgrest = startPostgrest(sql);
+  const reachable = {
+    SUPABASE_URL: postgrest.url,
+    SUPABASE_SERVICE_ROLE_KEY: postgrest.serviceKey,
+  };
+  try {
+    await steps(t, reachable);
+  } finally {
+    await postgrest.close();
+    await sql.end();
+  }
+});
+
+async function steps(t: Deno.TestContext, reachable: Env) {
+  await t.step("200 with every setting valid and the database reachable", async () => {
+    const { res, body } = await health(testEnv(reachable));
     assert.equal(res.status, 200);
     assert.equal(body.status, "ok");
+    assert.equal(body.database, "reachable");
     assert.equal(body.app, "clerk-events");
     assert.equal(body.mode, "cloud");
     assert.deepEqual(body.functions, [
@@ -46,7 +64,12 @@ Deno.test("health reports readiness without revealing any setting", async (t) =>
   await t.step("503 for invalid values, without echoing them", async () => {
     const secretish = "not-a-secret-value-1234";
     const { res, body } = await health(
-      testEnv({ CLERK_WEBHOOK_SIGNING_SECRET: secretish, APP_URL: "nope", EMAIL_FROM: "bad" }),
+      testEnv({
+        ...reachable,
+        CLERK_WEBHOOK_SIGNING_SECRET: secretish,
+        APP_URL: "nope",
+        EMAIL_FROM: "bad",
+      }),
     );
     assert.equal(res.status, 503);
     const text = JSON.stringify(body);
@@ -67,9 +90,21 @@ Deno.test("health reports readiness without revealing any setting", async (t) =>
 
   await t.step("dev mode needs no Inngest keys", async () => {
     const { res, body } = await health(
-      testEnv({ INNGEST_DEV: "1", INNGEST_EVENT_KEY: undefined, INNGEST_SIGNING_KEY: undefined }),
+      testEnv({
+        ...reachable,
+        INNGEST_DEV: "1",
+        INNGEST_EVENT_KEY: undefined,
+        INNGEST_SIGNING_KEY: undefined,
+      }),
     );
     assert.equal(res.status, 200);
     assert.equal(body.mode, "dev");
   });
-});
+
+  await t.step("503 when the database does not answer", async () => {
+    const { res, body } = await health(testEnv({ SUPABASE_URL: "http://127.0.0.1:1" }));
+    assert.equal(res.status, 503);
+    assert.equal(body.database, "unreachable");
+    assert.ok(body.problems.some((p: string) => p.startsWith("Database: unreachable")));
+  });
+}
