@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { createApp } from "../functions/app.ts";
 import { SETTING_NAMES } from "../functions/settings.ts";
 import { captureLogs, testEnv } from "./support/env.ts";
-import { connect } from "./support/database.ts";
-import { startPostgrest } from "./support/postgrest.ts";
+import { withPostgrest } from "./support/postgrest.ts";
 import type { Env } from "../functions/settings.ts";
 
 async function health(env: Env) {
@@ -14,18 +13,13 @@ async function health(env: Env) {
 }
 
 Deno.test("health reports readiness without revealing any setting", async (t) => {
-  const sql = await connect();
-  const postgrest = startPostgrest(sql);
-  const reachable = {
-    SUPABASE_URL: postgrest.url,
-    SUPABASE_SERVICE_ROLE_KEY: postgrest.serviceKey,
-  };
-  try {
+  await withPostgrest(async (_sql, postgrest) => {
+    const reachable = {
+      SUPABASE_URL: postgrest.url,
+      SUPABASE_SERVICE_ROLE_KEY: postgrest.serviceKey,
+    };
     await steps(t, reachable);
-  } finally {
-    await postgrest.close();
-    await sql.end();
-  }
+  });
 });
 
 async function steps(t: Deno.TestContext, reachable: Env) {

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { InngestTestEngine } from "@inngest/test";
 import { type App, createApp } from "../functions/app.ts";
 import { clerkPayload, newMessageId, newUserId } from "./support/clerk.ts";
-import { connect } from "./support/database.ts";
 import {
   captureLogs,
   TEST_SIGNING_KEY,
@@ -10,7 +9,7 @@ import {
   testEnv,
 } from "./support/env.ts";
 import { callFunction, driveRun, type RunEvent } from "./support/inngest_cloud.ts";
-import { type Postgrest, startPostgrest } from "./support/postgrest.ts";
+import { type Postgrest, withPostgrest } from "./support/postgrest.ts";
 import { readUser } from "./support/users.ts";
 import type { Env } from "../functions/settings.ts";
 
@@ -44,11 +43,9 @@ function event(type: "user.created" | "user.updated" | "user.deleted", data = {}
 }
 
 Deno.test("sync-user-from-clerk mirrors Clerk users into public.users", async (t) => {
-  const sql = await connect();
-  const postgrest = startPostgrest(sql);
-  const app = appFor(postgrest);
-  const sync = (e: RunEvent) => run(app, "sync-user-from-clerk", e);
-  try {
+  await withPostgrest(async (sql, postgrest) => {
+    const app = appFor(postgrest);
+    const sync = (e: RunEvent) => run(app, "sync-user-from-clerk", e);
     await t.step(
       "user.created inserts the user with the primary address, not the first",
       async () => {
@@ -114,19 +111,14 @@ Deno.test("sync-user-from-clerk mirrors Clerk users into public.users", async (t
         postgrest.double.databaseDown = false;
       }
     });
-  } finally {
-    await postgrest.close();
-    await sql.end();
-  }
+  });
 });
 
 Deno.test("delete-user-from-clerk erases the user and keeps a tombstone", async (t) => {
-  const sql = await connect();
-  const postgrest = startPostgrest(sql);
-  const app = appFor(postgrest);
-  const sync = (e: RunEvent) => run(app, "sync-user-from-clerk", e);
-  const erase = (e: RunEvent) => run(app, "delete-user-from-clerk", e);
-  try {
+  await withPostgrest(async (sql, postgrest) => {
+    const app = appFor(postgrest);
+    const sync = (e: RunEvent) => run(app, "sync-user-from-clerk", e);
+    const erase = (e: RunEvent) => run(app, "delete-user-from-clerk", e);
     await t.step("user.deleted erases personal data at the event's time", async () => {
       const id = newUserId();
       await sync(event("user.created", { id }));
@@ -149,25 +141,20 @@ Deno.test("delete-user-from-clerk erases the user and keeps a tombstone", async 
         assert.equal((await readUser(sql, id))?.email, null);
       },
     );
-  } finally {
-    await postgrest.close();
-    await sql.end();
-  }
+  });
 });
 
 Deno.test("the /inngest route serves the workflows to Inngest Cloud", async (t) => {
-  const sql = await connect();
-  const postgrest = startPostgrest(sql);
-  const app = appFor(postgrest, { INNGEST_SIGNING_KEY_FALLBACK: TEST_SIGNING_KEY_FALLBACK });
-  const call = (signingKey: string | undefined) =>
-    callFunction({ handler: app.handler, functionId: "sync-user-from-clerk", signingKey }, {
-      event: event("user.created", { id: newUserId() }),
-      events: [],
-      steps: {},
-      ctx: { run_id: crypto.randomUUID(), attempt: 0, stack: { stack: [], current: 0 } },
-      version: 1,
-    });
-  try {
+  await withPostgrest(async (sql, postgrest) => {
+    const app = appFor(postgrest, { INNGEST_SIGNING_KEY_FALLBACK: TEST_SIGNING_KEY_FALLBACK });
+    const call = (signingKey: string | undefined) =>
+      callFunction({ handler: app.handler, functionId: "sync-user-from-clerk", signingKey }, {
+        event: event("user.created", { id: newUserId() }),
+        events: [],
+        steps: {},
+        ctx: { run_id: crypto.randomUUID(), attempt: 0, stack: { stack: [], current: 0 } },
+        version: 1,
+      });
     await t.step("an unsigned request gets 401", async () => {
       const res = await call(undefined);
       assert.equal(res.status, 401);
@@ -216,8 +203,5 @@ Deno.test("the /inngest route serves the workflows to Inngest Cloud", async (t) 
         await res.body?.cancel();
       });
     }
-  } finally {
-    await postgrest.close();
-    await sql.end();
-  }
+  });
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { newUserId } from "./support/clerk.ts";
-import { asRole, connect } from "./support/database.ts";
-import { startPostgrest } from "./support/postgrest.ts";
+import { asRole } from "./support/database.ts";
+import { withPostgrest } from "./support/postgrest.ts";
 import { readUser, userRow, usersStoreAt } from "./support/users.ts";
 
 function permutations<T>(items: T[]): T[][] {
@@ -12,10 +12,8 @@ function permutations<T>(items: T[]): T[][] {
 }
 
 Deno.test("users table keeps the newest version whatever the delivery order", async (t) => {
-  const sql = await connect();
-  const postgrest = startPostgrest(sql);
-  const store = usersStoreAt(postgrest);
-  try {
+  await withPostgrest(async (sql, postgrest) => {
+    const store = usersStoreAt(postgrest);
     for (const order of permutations([1, 2, 3])) {
       await t.step(`versions applied in order ${order.join(", ")} end at version 3`, async () => {
         const id = newUserId();
@@ -47,17 +45,12 @@ Deno.test("users table keeps the newest version whatever the delivery order", as
       assert.equal(user?.username, null);
       assert.equal(user?.email, null);
     });
-  } finally {
-    await postgrest.close();
-    await sql.end();
-  }
+  });
 });
 
 Deno.test("deleted users stay tombstones", async (t) => {
-  const sql = await connect();
-  const postgrest = startPostgrest(sql);
-  const store = usersStoreAt(postgrest);
-  try {
+  await withPostgrest(async (sql, postgrest) => {
+    const store = usersStoreAt(postgrest);
     await t.step("a delete erases personal data and keeps the row", async () => {
       const id = newUserId();
       await store.upsert(userRow(id, 1));
@@ -99,19 +92,14 @@ Deno.test("deleted users stay tombstones", async (t) => {
         "2026-01-01T00:00:00.000Z",
       );
     });
-  } finally {
-    await postgrest.close();
-    await sql.end();
-  }
+  });
 });
 
 Deno.test("row level security limits who reads and writes users", async (t) => {
-  const sql = await connect();
-  const alice = newUserId();
-  const bob = newUserId();
-  const store = startPostgrest(sql);
-  try {
-    const users = usersStoreAt(store);
+  await withPostgrest(async (sql, postgrest) => {
+    const alice = newUserId();
+    const bob = newUserId();
+    const users = usersStoreAt(postgrest);
     await users.upsert(userRow(alice, 1));
     await users.upsert(userRow(bob, 1));
 
@@ -187,8 +175,5 @@ Deno.test("row level security limits who reads and writes users", async (t) => {
       );
       assert.equal(row.outcome, "deleted");
     });
-  } finally {
-    await store.close();
-    await sql.end();
-  }
+  });
 });

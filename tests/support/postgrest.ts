@@ -4,6 +4,7 @@
  * and `SUPABASE_SERVICE_ROLE_KEY` set), otherwise the test double.
  */
 import type postgres from "postgres";
+import { connect } from "./database.ts";
 import { TEST_SERVICE_KEY } from "./env.ts";
 import { type PostgrestDouble, startPostgrestDouble } from "./postgrest_double.ts";
 
@@ -30,4 +31,21 @@ export function startPostgrest(sql: postgres.Sql): Postgrest {
   }
   const double = startPostgrestDouble({ sql, serviceKey: TEST_SERVICE_KEY, anonKey: "anon-key" });
   return { url: double.url, serviceKey: TEST_SERVICE_KEY, double, close: () => double.close() };
+}
+
+/**
+ * Runs `fn` with a connection to the test database and a PostgREST in front
+ * of it, and closes both afterwards.
+ */
+export async function withPostgrest(
+  fn: (sql: postgres.Sql, postgrest: Postgrest) => Promise<void>,
+): Promise<void> {
+  const sql = await connect();
+  const postgrest = startPostgrest(sql);
+  try {
+    await fn(sql, postgrest);
+  } finally {
+    await postgrest.close();
+    await sql.end();
+  }
 }
