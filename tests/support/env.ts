@@ -3,7 +3,7 @@
  */
 import { createLogger, type Logger } from "../../functions/log.ts";
 import type { Env } from "../../functions/settings.ts";
-import { TEST_SECRET } from "./clerk.ts";
+import { OTHER_SECRET, TEST_SECRET } from "./clerk.ts";
 
 /** The Inngest signing key the tests sign "Inngest Cloud" requests with. */
 export const TEST_SIGNING_KEY = "signkey-test-" + "c0ffee".repeat(10) + "abcd";
@@ -42,9 +42,45 @@ export interface CapturedLogs {
   records(): Record<string, unknown>[];
 }
 
+/** Every secret value the tests configure. */
+export const TEST_SECRET_VALUES: readonly string[] = [
+  TEST_SECRET,
+  OTHER_SECRET,
+  TEST_SIGNING_KEY,
+  TEST_SIGNING_KEY_FALLBACK,
+  TEST_SERVICE_KEY,
+  "test-event-key",
+  "re_test_key",
+];
+
+const EMAIL_ADDRESS = /[^\s@"'<>]+@[^\s@"'<>]+\.[a-z]{2,}/i;
+let scanned = 0;
+
+/**
+ * Throws when a log line carries a secret value or an email address. Every
+ * captured logger checks every line, so each suite doubles as a log scan.
+ */
+export function assertSafeLogLine(line: string): void {
+  scanned += 1;
+  const secret = TEST_SECRET_VALUES.find((value) => line.includes(value));
+  if (secret) throw new Error(`Log line leaks a secret: ${line.replace(secret, "***")}`);
+  if (EMAIL_ADDRESS.test(line)) throw new Error(`Log line leaks an email address: ${line}`);
+}
+
+/** How many log lines {@link assertSafeLogLine} has checked in this process. */
+export function scannedLogLines(): number {
+  return scanned;
+}
+
 /** A logger that keeps its lines in memory instead of printing them. */
 export function captureLogs(): CapturedLogs {
   const lines: string[] = [];
-  const logger = createLogger({ minLevel: "debug", sink: (_level, line) => lines.push(line) });
+  const logger = createLogger({
+    minLevel: "debug",
+    sink: (_level, line) => {
+      assertSafeLogLine(line);
+      lines.push(line);
+    },
+  });
   return { logger, lines, records: () => lines.map((line) => JSON.parse(line)) };
 }

@@ -86,13 +86,17 @@ export interface DriveOptions {
   readonly url?: string;
   /** Attempts per step before the run counts as failed (Inngest's retries). */
   readonly maxAttempts?: number;
+  /** When requests are signed. Default: now. */
+  readonly signedAt?: Date;
+  /** Wait before retry number `attempt` (Inngest backs off). Default: none. */
+  readonly retryDelayMs?: (attempt: number) => number;
   /** Called when the SDK asks for a sleep; the run resumes when it returns. */
   readonly onSleep?: (op: Op) => void | Promise<void>;
 }
 
 /** One signed request to the serve route, as Inngest Cloud sends it. */
 export async function callFunction(
-  options: Pick<DriveOptions, "handler" | "functionId" | "signingKey" | "url">,
+  options: Pick<DriveOptions, "handler" | "functionId" | "signingKey" | "url" | "signedAt">,
   payload: unknown,
   stepId = "step",
 ): Promise<Response> {
@@ -108,7 +112,11 @@ export async function callFunction(
     "x-inngest-server-kind": "cloud",
   };
   if (options.signingKey) {
-    headers["x-inngest-signature"] = await inngestSignature(body, options.signingKey);
+    headers["x-inngest-signature"] = await inngestSignature(
+      body,
+      options.signingKey,
+      options.signedAt,
+    );
   }
   return options.handler(new Request(url, { method: "POST", headers, body }));
 }
@@ -124,7 +132,11 @@ export async function driveRun(options: DriveOptions): Promise<RunOutcome> {
   let attempt = 0;
   let stepId = "step";
 
-  for (let request = 0; request < 50; request++) {
+  const backOff = async () => {
+    const ms = options.retryDelayMs?.(attempt) ?? 0;
+    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+  };
+  for (let request = 0; request < 200; request++) {
     const payload = {
       event: options.event,
       events: [options.event],
@@ -146,6 +158,7 @@ export async function driveRun(options: DriveOptions): Promise<RunOutcome> {
       if (res.headers.get("x-inngest-no-retry") === "true" || ++attempt >= maxAttempts) {
         throw new Error(`Run failed with ${res.status}: ${JSON.stringify(body)}`);
       }
+      await backOff();
       continue;
     }
     stepId = "step";
@@ -165,10 +178,11 @@ export async function driveRun(options: DriveOptions): Promise<RunOutcome> {
         if (op.op === "StepFailed" || ++attempt >= maxAttempts) {
           throw new Error(`Step ${op.displayName ?? op.id} failed: ${JSON.stringify(op.error)}`);
         }
+        await backOff();
       } else {
         throw new Error(`Unexpected op ${op.op}`);
       }
     }
   }
-  throw new Error("Run did not finish within 50 requests");
+  throw new Error("Run did not finish within 200 requests");
 }
