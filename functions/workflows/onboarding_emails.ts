@@ -3,7 +3,8 @@
  * default), then a trial-offer email, each sent exactly once.
  *
  * - The welcome email uses the event's data: the users row may not be
- *   written yet, since sync-user-from-clerk runs in parallel.
+ *   written yet, since sync-user-from-clerk runs in parallel. It is skipped
+ *   for a user whose tombstone is already there.
  * - The trial offer re-reads the user, so it goes to the current address and
  *   name, and is skipped (with the reason recorded) for a user who was
  *   deleted or has no address.
@@ -57,14 +58,16 @@ export function createOnboardingFunction(client: Inngest, deps: OnboardingDeps) 
     async ({ event, step }) => {
       const user = parseInput(clerkUserSchema, event.data, "Cannot start onboarding");
 
-      const welcome = await step.run(
-        "welcome-email",
-        () =>
-          deliver(deps, "welcome", user.id, {
-            email: primaryEmail(user),
-            firstName: user.first_name,
-          }),
-      );
+      const welcome = await step.run("welcome-email", async () => {
+        // The users row may not be written yet, so the address comes from
+        // the event; but a tombstone already there means no email at all.
+        const current = await (await deps.users()).findRecipient(user.id);
+        if (current?.deleted) return deliver(deps, "welcome", user.id, "user was deleted");
+        return deliver(deps, "welcome", user.id, {
+          email: primaryEmail(user),
+          firstName: user.first_name,
+        });
+      });
 
       await step.sleep("wait-3-days", deps.trialOfferDelay);
 
