@@ -30,8 +30,10 @@ export interface ResendApi {
   readonly delivered: DeliveredEmail[];
   /** How many requests arrived, faults included. */
   requests: number;
-  /** The fault for request number `n` (1-based), if any. */
-  fault: (n: number) => ResendFault | undefined;
+  /** Requests refused because their key came with another body (409). */
+  conflicts: number;
+  /** The fault for request number `n` (1-based) with this key, if any. */
+  fault: (n: number, idempotencyKey: string | null) => ResendFault | undefined;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export function startResendApi(): ResendApi {
     url: "",
     delivered,
     requests: 0,
+    conflicts: 0,
     fault: () => undefined,
     close: () => server.shutdown(),
   };
@@ -54,7 +57,8 @@ export function startResendApi(): ResendApi {
         status: 404,
       });
     }
-    const fault = api.fault(api.requests);
+    const key = req.headers.get("idempotency-key");
+    const fault = api.fault(api.requests, key);
     if (fault?.status === 429) {
       return Response.json(
         { statusCode: 429, name: "rate_limit_exceeded", message: "Too many requests" },
@@ -74,9 +78,9 @@ export function startResendApi(): ResendApi {
         message: `Invalid \`to\` field: ${JSON.parse(body).to}`,
       }, { status: 422 });
     }
-    const key = req.headers.get("idempotency-key");
     const previous = key ? byKey.get(key) : undefined;
     if (previous && previous.body !== body) {
+      api.conflicts += 1;
       return Response.json({
         statusCode: 409,
         name: "invalid_idempotent_request",
