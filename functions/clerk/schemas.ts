@@ -8,8 +8,11 @@
  */
 import { z } from "zod";
 
-/** Clerk event types are `resource.action`, e.g. `user.created`. */
-export const CLERK_EVENT_TYPE = /^[a-z][a-z_]*(\.[a-z][a-z_]*)+$/;
+/**
+ * Clerk event types are `resource.action`: `user.created`, and camelCase
+ * resources such as `organizationMembership.created` or `waitlistEntry.created`.
+ */
+export const CLERK_EVENT_TYPE = /^[a-z][a-zA-Z_]*(\.[a-z][a-zA-Z_]*)+$/;
 
 /** The envelope of every Clerk webhook. */
 export const clerkEnvelopeSchema = z.looseObject({
