@@ -9,7 +9,6 @@
  * and Inngest retry and nothing is lost while the secret is being fixed.
  */
 import type { Inngest, InngestFunction } from "inngest";
-import { serve } from "inngest/edge";
 import { createVerifier } from "./clerk/verify.ts";
 import { callRpc } from "./database/rpc.ts";
 import { createHealthHandler } from "./http/health.ts";
@@ -22,6 +21,7 @@ import { createLogger, errorFields, type Logger } from "./log.ts";
 import {
   allProblems,
   type Env,
+  type InngestSettings,
   parseSettings,
   type Settings,
   type SettingsGroup,
@@ -127,17 +127,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
       })
       : unavailable([settings.webhook, settings.inngest]),
     inngest: inngest && settings.inngest.ok
-      ? serve({
-        client: inngest,
-        functions,
-        servePath: settings.inngest.value.servePath,
-        serveOrigin: settings.inngest.value.serveOrigin,
-        // In cloud mode every request must carry Inngest's signature, sync
-        // (PUT) included: an unsigned PUT would otherwise let anyone make the
-        // function re-register itself, with a URL taken from their request.
-        // Sync from the Inngest dashboard instead, which signs its request.
-        enableUnauthedSync: false,
-      })
+      ? inngestHandler(inngest, functions, settings.inngest.value)
       : unavailable([settings.inngest]),
     health: createHealthHandler({
       settings,
@@ -166,6 +156,32 @@ export function createApp(env: Env, options: AppOptions = {}): App {
 function required<T>(group: SettingsGroup<T>, action: string): T {
   if (group.ok) return group.value;
   throw new Error(`${action}: ${group.problems.join("; ")}`);
+}
+
+/**
+ * The Inngest serve handler, loaded on the first /inngest request: its
+ * modules are not needed to answer a webhook (see the cold-start benchmark).
+ */
+function inngestHandler(
+  client: Inngest,
+  functions: readonly InngestFunction.Any[],
+  { servePath, serveOrigin }: InngestSettings,
+): (req: Request) => Promise<Response> {
+  const handler = lazy(async () => {
+    const { serve } = await import("inngest/edge");
+    return serve({
+      client,
+      functions: [...functions],
+      servePath,
+      serveOrigin,
+      // In cloud mode every request must carry Inngest's signature, sync
+      // (PUT) included: an unsigned PUT would otherwise let anyone make the
+      // function re-register itself, with a URL taken from their request.
+      // Sync from the Inngest dashboard instead, which signs its request.
+      enableUnauthedSync: false,
+    });
+  });
+  return async (req) => (await handler())(req);
 }
 
 function unavailable(groups: readonly SettingsGroup<unknown>[]) {

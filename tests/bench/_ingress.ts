@@ -119,7 +119,7 @@ export async function ingressBenchmark(options: IngressOptions): Promise<Row[]> 
         "bare forwarder",
       ),
       compare(
-        "5. Peak RSS during benchmark 1, MB (VmHWM)",
+        "5. Peak RSS during benchmark 1, MB (VmHWM; ours with the dev task's V8 flags)",
         oursPeak,
         barePeak,
         num(1),

@@ -35,6 +35,17 @@ export function freePort(): number {
 }
 
 /**
+ * The `--v8-flags=...` arguments of the `dev` task in deno.json: the app is
+ * benchmarked with the V8 settings a user runs it with, never others.
+ */
+export async function devV8Flags(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", REPO_ROOT)));
+  return String(config.tasks.dev).split(/\s+/).filter((arg) => arg.startsWith("--v8-flags="));
+}
+
+const OURS_V8_FLAGS = await devV8Flags();
+
+/**
  * Spawns `tests/bench/servers/<name>.ts` with the port as its first argument
  * and `args` after it. Returns at once; see {@link waitUntilAnswering}.
  */
@@ -52,6 +63,8 @@ export function spawnServer(
       "--quiet",
       "--config",
       new URL("deno.json", REPO_ROOT).pathname,
+      // "ours" runs as `deno task dev` runs it; the baselines use defaults.
+      ...(name === "ours" ? OURS_V8_FLAGS : []),
       script,
       String(port),
       ...(options.args ?? []),
