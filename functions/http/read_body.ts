@@ -37,5 +37,6 @@ export async function readBodyText(req: Request, maxBytes: number): Promise<stri
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return new TextDecoder().decode(bytes);
+  // Keep a leading byte order mark: the signature covers the exact bytes.
+  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes);
 }

@@ -64,11 +64,19 @@ export function createWebhookHandler(options: WebhookHandlerOptions) {
     const body = await readBodyText(req, maxBodyBytes);
     const headers = verified(options.verify, body, req.headers, logger);
     const event = toEvent(body, headers.id, logger);
-    const log = logger.child({ svix_id: headers.id, event: event.name });
+    const ids = { svix_id: headers.id, event: event.name };
 
-    await sendWithDeadline(() => options.send(event), deadlineMs, options.waitUntil, log);
+    await sendWithDeadline(
+      () => options.send(event),
+      deadlineMs,
+      options.waitUntil,
+      () => logger.child(ids),
+    );
     const user = (event.data as { id?: unknown }).id;
-    log.info("Webhook forwarded", {
+    // The same line as `logger.child(ids).info(...)`, without building a
+    // child logger for every request.
+    logger.info("Webhook forwarded", {
+      ...ids,
       user_id: typeof user === "string" ? user : undefined,
       duration_ms: Math.round(performance.now() - started),
     });
@@ -102,6 +110,11 @@ function toEvent(body: string, svixId: string, logger: Logger): OutgoingEvent {
   } catch {
     return reject("Body is not valid JSON");
   }
+  if (depth(json) > MAX_JSON_DEPTH) {
+    // The Inngest SDK serialises events recursively and overflows the stack
+    // on a few thousand nested arrays; such an event could never be sent.
+    return reject(`Body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   const envelope = clerkEnvelopeSchema.safeParse(json);
   if (!envelope.success) return reject(`Body is not a Clerk event: ${summary(envelope.error)}`);
   const name = CLERK_EVENT_PREFIX + envelope.data.type;
@@ -117,6 +130,29 @@ function toEvent(body: string, svixId: string, logger: Logger): OutgoingEvent {
   return { id: svixId, name, data: envelope.data.data, ts: envelope.data.timestamp };
 }
 
+/**
+ * Deepest nesting of arrays and objects accepted in a body. Clerk payloads
+ * nest a handful of levels; metadata that users write themselves could nest
+ * more, but not this much.
+ */
+export const MAX_JSON_DEPTH = 1_024;
+
+/** How deeply `value` nests arrays and objects, without recursion. */
+function depth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [node, level] = stack.pop()!;
+    if (typeof node !== "object" || node === null) continue;
+    if (level > deepest) deepest = level;
+    if (deepest > MAX_JSON_DEPTH) break;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === "object" && child !== null) stack.push([child, level + 1]);
+    }
+  }
+  return deepest;
+}
+
 function summary(error: { issues: readonly { path: PropertyKey[]; message: string }[] }): string {
   return error.issues
     .slice(0, 5)
@@ -128,7 +164,7 @@ async function sendWithDeadline(
   send: () => Promise<unknown>,
   deadlineMs: number,
   waitUntil: ((promise: Promise<unknown>) => void) | undefined,
-  log: Logger,
+  logFor: () => Logger,
 ): Promise<void> {
   const sending = send();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -138,6 +174,7 @@ async function sendWithDeadline(
   try {
     const outcome = await Promise.race([sending.then(() => "sent" as const), deadline]);
     if (outcome === "timeout") {
+      const log = logFor();
       // Keep the send alive and record how it ends; Svix will redeliver with
       // the same id, so if it does land, Inngest deduplicates the retry.
       const late = sending.then(
@@ -152,7 +189,7 @@ async function sendWithDeadline(
     }
   } catch (error) {
     if (error instanceof HttpError) throw error;
-    log.error("Webhook not forwarded: Inngest refused the event", errorFields(error));
+    logFor().error("Webhook not forwarded: Inngest refused the event", errorFields(error));
     throw new HttpError(502, "inngest_unavailable", "Inngest did not accept the event", {
       cause: error,
     });
