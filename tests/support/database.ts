@@ -78,14 +78,20 @@ async function createFresh(): Promise<TestDatabase> {
   return { url, name };
 }
 
-/** Drops databases left by earlier runs that nobody is connected to. */
+/**
+ * Drops databases that earlier runs left more than a day ago. A younger one
+ * may belong to a run still going on (between two of its queries it has no
+ * connection), so it is never touched; the run's name carries its start time.
+ */
 async function dropStaleDatabases(admin: postgres.Sql): Promise<void> {
-  const stale = await admin<{ datname: string }[]>`
-    select datname from pg_database d
-     where datname like ${PREFIX + "%"}
-       and not exists (select from pg_stat_activity a where a.datname = d.datname)`;
-  for (const { datname } of stale) {
-    await admin.unsafe(`drop database if exists "${datname}"`);
+  const names = await admin<{ datname: string }[]>`
+    select datname from pg_database where datname like ${PREFIX + "%"}`;
+  const dayAgo = Date.now() - 24 * 60 * 60 * 1000;
+  for (const { datname } of names) {
+    const startedAt = Number(datname.slice(PREFIX.length).split("_")[0]);
+    if (Number.isFinite(startedAt) && startedAt < dayAgo) {
+      await admin.unsafe(`drop database if exists "${datname}"`);
+    }
   }
 }
 
