@@ -12,7 +12,9 @@ export const FUNCTION_NAME = "clerk-events";
 export type Route = "webhook" | "inngest" | "health";
 
 const ROUTES: readonly Route[] = ["webhook", "inngest", "health"];
-const PATTERN = new RegExp(`^(?:/functions/v1)?/${FUNCTION_NAME}/([a-z]+)/?$`);
+// A route is one or more lower-case segments, such as `users/me/sync` or
+// `resend-webhook`; anything else is no route.
+const PATTERN = new RegExp(`^(?:/functions/v1)?/${FUNCTION_NAME}/([a-z][a-z0-9/-]*?)/?$`);
 
 /** The route a path names, or `undefined` for any other path. */
 export function matchRoute(pathname: string): Route | undefined {
