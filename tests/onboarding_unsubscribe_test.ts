@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import type postgres from "postgres";
-import { type App, createApp } from "../functions/app.ts";
+import type { App } from "../functions/app.ts";
+import { appAt } from "./support/app.ts";
 import { clerkPayload, newMessageId, newUserId } from "./support/clerk.ts";
-import { connect } from "./support/database.ts";
-import { captureLogs, TEST_PUBLIC_FUNCTION_URL, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
+import { TEST_PUBLIC_FUNCTION_URL, TEST_SIGNING_KEY } from "./support/env.ts";
 import { oneClickPost, readPreference, unsubscribeUrlFor } from "./support/email_preferences.ts";
 import { driveRun, type RunEvent } from "./support/inngest_cloud.ts";
-import { startPostgrest } from "./support/postgrest.ts";
+import { withPostgrest } from "./support/postgrest.ts";
 import { type DeliveredEmail, type ResendApi, startResendApi } from "./support/resend_api.ts";
 import { resendEvent, signedResendRequest } from "./support/resend_webhook.ts";
 import type { Env } from "../functions/settings.ts";
@@ -18,25 +18,14 @@ interface World {
 }
 
 async function withWorld(fn: (w: World) => Promise<void>, env: Env = {}) {
-  const sql = await connect();
-  const postgrest = startPostgrest(sql);
-  const resend = startResendApi();
-  const app = createApp(
-    testEnv({
-      SUPABASE_URL: postgrest.url,
-      SUPABASE_SERVICE_ROLE_KEY: postgrest.serviceKey,
-      RESEND_BASE_URL: resend.url,
-      ...env,
-    }),
-    { logger: captureLogs().logger },
-  );
-  try {
-    await fn({ sql, resend, app });
-  } finally {
-    await resend.close();
-    await postgrest.close();
-    await sql.end();
-  }
+  await withPostgrest(async (sql, postgrest) => {
+    const resend = startResendApi();
+    try {
+      await fn({ sql, resend, app: appAt(postgrest, { RESEND_BASE_URL: resend.url, ...env }) });
+    } finally {
+      await resend.close();
+    }
+  });
 }
 
 /** Runs onboarding-emails for a new user through the signed /inngest route. */

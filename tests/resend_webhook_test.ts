@@ -1,23 +1,12 @@
 import assert from "node:assert/strict";
 import type postgres from "postgres";
-import { type App, createApp } from "../functions/app.ts";
+import type { App } from "../functions/app.ts";
+import { appAt } from "./support/app.ts";
 import { newMessageId, newUserId, OTHER_SECRET, TEST_SECRET } from "./support/clerk.ts";
-import { captureLogs, testEnv } from "./support/env.ts";
+import { testEnv } from "./support/env.ts";
 import { oneClickPost, readPreference, unsubscribeUrlFor } from "./support/email_preferences.ts";
-import { type Postgrest, withPostgrest } from "./support/postgrest.ts";
+import { withPostgrest } from "./support/postgrest.ts";
 import { resendEvent, signedResendRequest } from "./support/resend_webhook.ts";
-import type { Env } from "../functions/settings.ts";
-
-function appAt(postgrest: Postgrest, env: Env = {}): App {
-  return createApp(
-    testEnv({
-      SUPABASE_URL: postgrest.url,
-      SUPABASE_SERVICE_ROLE_KEY: postgrest.serviceKey,
-      ...env,
-    }),
-    { logger: captureLogs().logger },
-  );
-}
 
 /** Records a sent email the way the onboarding workflow does; returns its Resend id. */
 async function sentEmail(sql: postgres.Sql, userId: string, kind = "trial_offer") {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createApp } from "../functions/app.ts";
+import { appAt } from "./support/app.ts";
 import { clerkPayload, newUserId, signedRequest } from "./support/clerk.ts";
 import { captureLogs, testEnv } from "./support/env.ts";
 import {
@@ -11,17 +12,6 @@ import {
 import { startEventApi } from "./support/event_api.ts";
 import { withPostgrest } from "./support/postgrest.ts";
 import type { Env } from "../functions/settings.ts";
-
-function appAt(postgrest: { url: string; serviceKey: string }, env: Env = {}) {
-  return createApp(
-    testEnv({
-      SUPABASE_URL: postgrest.url,
-      SUPABASE_SERVICE_ROLE_KEY: postgrest.serviceKey,
-      ...env,
-    }),
-    { logger: captureLogs().logger },
-  );
-}
 
 /** Changes the token in `url` by one character in the middle of its signature. */
 function tampered(url: string): string {
