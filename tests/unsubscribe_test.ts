@@ -68,6 +68,20 @@ Deno.test("one-click unsubscribe records the opt-out only on POST", async (t) =>
       assert.equal((await readPreference(sql, id))?.source, "one_click");
     });
 
+    await t.step("a body ending in a line break works as well", async () => {
+      const id = newUserId();
+      const res = await app.handler(
+        requestTo(await unsubscribeUrlFor(id), {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: "List-Unsubscribe=One-Click\r\n",
+        }),
+      );
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+      assert.equal((await readPreference(sql, id))?.source, "one_click");
+    });
+
     await t.step("GET shows a button that posts, and changes nothing", async () => {
       const id = newUserId();
       const url = await unsubscribeUrlFor(id);

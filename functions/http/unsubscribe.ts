@@ -90,8 +90,10 @@ async function sourceOf(req: Request): Promise<OptOutSource | undefined> {
   } catch {
     return undefined;
   }
-  if (form.get("List-Unsubscribe") === "One-Click") return "one_click";
-  if (form.get("unsubscribe") === "page") return "page";
+  // Some clients end the body with a line break.
+  const field = (name: string) => String(form.get(name) ?? "").trim();
+  if (field("List-Unsubscribe") === "One-Click") return "one_click";
+  if (field("unsubscribe") === "page") return "page";
   return undefined;
 }
 
