@@ -9,7 +9,7 @@
  * and Inngest retry and nothing is lost while the secret is being fixed.
  */
 import type { Inngest, InngestFunction } from "inngest";
-import { createVerifier } from "./clerk/verify.ts";
+import { createVerifier } from "./svix/verify.ts";
 import { callRpc } from "./database/rpc.ts";
 import { createHealthHandler } from "./http/health.ts";
 import { errorResponse, HttpError } from "./http/http_error.ts";
@@ -29,6 +29,11 @@ import {
 import type { UsersStore } from "./users/users_store.ts";
 import type { DeliveriesStore } from "./email/deliveries_store.ts";
 import type { Mailer } from "./email/mailer.ts";
+import { createUnsubscribeLinks } from "./email/list_unsubscribe.ts";
+import type { EmailPreferencesStore } from "./email/preferences_store.ts";
+import { createUnsubscribeTokens } from "./email/unsubscribe_token.ts";
+import { createResendWebhookHandler } from "./http/resend_webhook.ts";
+import { createUnsubscribeHandler } from "./http/unsubscribe.ts";
 import { createOnboardingFunction } from "./workflows/onboarding_emails.ts";
 import { PACKAGE_VERSIONS } from "./versions.ts";
 import { createDeleteUserFunction } from "./workflows/delete_user.ts";
@@ -88,6 +93,13 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     const { createSupabaseDeliveriesStore } = await import("./email/supabase_deliveries_store.ts");
     return createSupabaseDeliveriesStore(await supabase());
   });
+  const preferences = lazy(async (): Promise<EmailPreferencesStore> => {
+    const { createSupabasePreferencesStore } = await import(
+      "./email/supabase_preferences_store.ts"
+    );
+    return createSupabasePreferencesStore(await supabase());
+  });
+  const unsubscribe = settings.unsubscribe.ok ? settings.unsubscribe.value : undefined;
   const email = () => required(settings.email, "Cannot send email");
   const mailer = lazy(async (): Promise<Mailer> => {
     const { resendApiKey, resendBaseUrl } = email();
@@ -107,6 +119,8 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         email,
         users,
         deliveries,
+        preferences,
+        unsubscribeLinks: unsubscribe && createUnsubscribeLinks(unsubscribe),
         mailer,
         logger,
         trialOfferDelay: emailDefaults.trialOfferDelay,
@@ -129,6 +143,22 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     inngest: inngest && settings.inngest.ok
       ? inngestHandler(inngest, functions, settings.inngest.value)
       : unavailable([settings.inngest]),
+    unsubscribe: unsubscribe && settings.database.ok
+      ? createUnsubscribeHandler({
+        tokens: createUnsubscribeTokens(unsubscribe.secrets),
+        preferences,
+        logger,
+        appName: settings.email.ok ? settings.email.value.appName : undefined,
+      })
+      : unavailable([settings.unsubscribe, settings.database]),
+    "resend-webhook": settings.resendWebhook.ok && settings.database.ok
+      ? createResendWebhookHandler({
+        verify: createVerifier(settings.resendWebhook.value.signingSecrets),
+        preferences,
+        logger,
+        maxBodyBytes: options.maxBodyBytes,
+      })
+      : unavailable([settings.resendWebhook, settings.database]),
     health: createHealthHandler({
       settings,
       appId: APP_ID,

@@ -8,6 +8,13 @@
  * variable. Values are never included in messages.
  */
 import { z } from "zod";
+import {
+  EMAIL_COMPLIANCE_SETTING_NAMES,
+  parseResendWebhookSettings,
+  parseUnsubscribeSettings,
+  type ResendWebhookSettings,
+  type UnsubscribeSettings,
+} from "./settings/email_compliance.ts";
 
 /** The environment as a plain object, e.g. `Deno.env.toObject()`. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -62,6 +69,8 @@ export interface Settings {
   readonly inngest: SettingsGroup<InngestSettings>;
   readonly database: SettingsGroup<DatabaseSettings>;
   readonly email: SettingsGroup<EmailSettings>;
+  readonly unsubscribe: SettingsGroup<UnsubscribeSettings>;
+  readonly resendWebhook: SettingsGroup<ResendWebhookSettings>;
   readonly presence: Readonly<Record<string, "present" | "missing">>;
 }
 
@@ -87,6 +96,7 @@ export const SETTING_NAMES = [
   "APP_NAME",
   "APP_URL",
   "ONBOARDING_TRIAL_OFFER_DELAY",
+  ...EMAIL_COMPLIANCE_SETTING_NAMES,
 ] as const;
 
 const INNGEST_ENV_NAMES = SETTING_NAMES.filter((name) => name.startsWith("INNGEST_"));
@@ -132,13 +142,23 @@ export function parseSettings(env: Env): Settings {
     inngest: parseInngest(env),
     database: parseDatabase(env),
     email: parseEmail(env),
+    unsubscribe: parseUnsubscribeSettings(env),
+    resendWebhook: parseResendWebhookSettings(env),
     presence,
   };
 }
 
 /** Every problem of every group, for a start-up log line. */
 export function allProblems(settings: Settings): string[] {
-  return [settings.webhook, settings.inngest, settings.database, settings.email]
+  const groups: SettingsGroup<unknown>[] = [
+    settings.webhook,
+    settings.inngest,
+    settings.database,
+    settings.email,
+    settings.unsubscribe,
+    settings.resendWebhook,
+  ];
+  return groups
     .flatMap((group) => group.ok ? [] : group.problems);
 }
 

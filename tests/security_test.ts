@@ -138,6 +138,14 @@ const TABLES = {
     update: (tx: postgres.TransactionSql, id: string) =>
       tx`update public.email_deliveries set status = 'sent' where user_id = ${id}`,
   },
+  email_preferences: {
+    key: "user_id",
+    insert: (tx: postgres.TransactionSql, id: string) =>
+      tx`insert into public.email_preferences (user_id) values (${id + "_new"})`,
+    update: (tx: postgres.TransactionSql, id: string) =>
+      tx`update public.email_preferences set marketing_opt_out_at = null, source = null
+          where user_id = ${id}`,
+  },
 } as const;
 
 async function attempt(
@@ -174,6 +182,7 @@ Deno.test("row level security: who may read and write each table", async (t) => 
     const owner = newUserId();
     await usersStoreAt(postgrest).upsert(userRow(owner, 1));
     await sql`select public.claim_email_delivery(${owner}, 'welcome')`;
+    await sql`select public.opt_out_of_marketing_email(${owner}, 'one_click')`;
     for (const table of Object.keys(TABLES) as (keyof typeof TABLES)[]) {
       for (const role of Object.keys(EXPECTED) as Role[]) {
         for (const operation of ["select", "insert", "update", "delete"] as Operation[]) {
@@ -209,6 +218,9 @@ Deno.test("every function in the public schema is executable by the service role
         "record_email_delivery",
         "onboarding_recipient",
         "clerk_events_health",
+        "opt_out_of_marketing_email",
+        "marketing_email_opted_out",
+        "record_email_event",
       ]
     ) {
       assert.ok(names.includes(expected), `${expected} exists`);

@@ -1,23 +1,12 @@
 import assert from "node:assert/strict";
 import { InngestTestEngine } from "@inngest/test";
-import { type App, createApp } from "../functions/app.ts";
+import type { App } from "../functions/app.ts";
+import { appAt as appFor } from "./support/app.ts";
 import { clerkPayload, newMessageId, newUserId } from "./support/clerk.ts";
-import { captureLogs, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
+import { TEST_SIGNING_KEY } from "./support/env.ts";
 import { driveRun, type RunEvent } from "./support/inngest_cloud.ts";
-import { type Postgrest, withPostgrest } from "./support/postgrest.ts";
+import { withPostgrest } from "./support/postgrest.ts";
 import { readUser } from "./support/users.ts";
-import type { Env } from "../functions/settings.ts";
-
-function appFor(postgrest: Postgrest, env: Env = {}): App {
-  return createApp(
-    testEnv({
-      SUPABASE_URL: postgrest.url,
-      SUPABASE_SERVICE_ROLE_KEY: postgrest.serviceKey,
-      ...env,
-    }),
-    { logger: captureLogs().logger },
-  );
-}
 
 function fn(app: App, id: string) {
   const found = app.functions.find((f) => f.id() === id);

@@ -19,6 +19,8 @@ const METHODS: Record<Route, string> = {
   webhook: "POST",
   inngest: "GET, POST, PUT",
   health: "GET",
+  unsubscribe: "GET, POST",
+  "resend-webhook": "POST",
 };
 
 /** The full local URL of `route`, with the `/functions/v1` prefix Supabase uses. */
@@ -31,7 +33,7 @@ export function formatBanner(options: BannerOptions): string {
   const { origin, settings } = options;
   const lines = [`${FUNCTION_NAME} dev server`, "", "Routes:"];
   for (const route of Object.keys(METHODS) as Route[]) {
-    lines.push(`  ${route.padEnd(8)} ${METHODS[route].padEnd(15)} ${routeUrl(origin, route)}`);
+    lines.push(`  ${route.padEnd(14)} ${METHODS[route].padEnd(15)} ${routeUrl(origin, route)}`);
   }
   lines.push("");
 

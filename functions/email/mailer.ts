@@ -9,6 +9,8 @@ export interface EmailMessage {
   readonly subject: string;
   readonly html: string;
   readonly text: string;
+  /** Extra headers, e.g. RFC 8058's `List-Unsubscribe` on marketing email. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** Sends emails. */

@@ -24,6 +24,7 @@ export function createResendMailer(options: ResendMailerOptions): Mailer {
           subject: message.subject,
           html: message.html,
           text: message.text,
+          ...(message.headers ? { headers: { ...message.headers } } : {}),
         },
         { idempotencyKey },
       );

@@ -9,9 +9,20 @@
 export const FUNCTION_NAME = "clerk-events";
 
 /** The routes of the function. */
-export type Route = "webhook" | "inngest" | "health";
+export type Route =
+  | "webhook"
+  | "inngest"
+  | "health"
+  | "unsubscribe"
+  | "resend-webhook";
 
-const ROUTES: readonly Route[] = ["webhook", "inngest", "health"];
+const ROUTES: readonly Route[] = [
+  "webhook",
+  "inngest",
+  "health",
+  "unsubscribe",
+  "resend-webhook",
+];
 // A route is one or more lower-case segments, such as `users/me/sync` or
 // `resend-webhook`; anything else is no route.
 const PATTERN = new RegExp(`^(?:/functions/v1)?/${FUNCTION_NAME}/([a-z][a-z0-9/-]*?)/?$`);

@@ -10,11 +10,19 @@
  * event and Inngest drops the duplicate.
  */
 import { clerkEnvelopeSchema } from "../clerk/schemas.ts";
-import { svixHeaders, type Verifier, WebhookVerificationError } from "../clerk/verify.ts";
+import type { Verifier } from "../svix/verify.ts";
 import { CLERK_EVENT_PREFIX, dataSchemaFor } from "../events.ts";
 import { errorFields, type Logger } from "../log.ts";
 import { HttpError, json } from "./http_error.ts";
-import { readBodyText } from "./read_body.ts";
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  invalidPayload,
+  issuesSummary,
+  parseJsonBody,
+  receiveSignedDelivery,
+} from "./signed_delivery.ts";
+
+export { DEFAULT_MAX_BODY_BYTES };
 
 /** An event as `inngest.send` takes it. */
 export interface OutgoingEvent {
@@ -30,7 +38,7 @@ export interface WebhookHandlerOptions {
   /** Hands an event to Inngest, e.g. `(e) => inngest.send(e)`. */
   readonly send: (event: OutgoingEvent) => Promise<unknown>;
   readonly logger: Logger;
-  /** Largest accepted body. Default 256 KiB; Clerk user payloads are a few KiB. */
+  /** Largest accepted body. Default {@link DEFAULT_MAX_BODY_BYTES}. */
   readonly maxBodyBytes?: number;
   /**
    * How long to wait for Inngest before answering 5xx. Default 10 s: Svix
@@ -44,9 +52,6 @@ export interface WebhookHandlerOptions {
   readonly waitUntil?: (promise: Promise<unknown>) => void;
 }
 
-/** Default body limit: 256 KiB. */
-export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
-
 /** Default time to wait for Inngest to accept an event. */
 export const DEFAULT_SEND_DEADLINE_MS = 10_000;
 
@@ -57,12 +62,13 @@ export function createWebhookHandler(options: WebhookHandlerOptions) {
   const { logger } = options;
 
   return async (req: Request): Promise<Response> => {
-    if (req.method !== "POST") {
-      throw new HttpError(405, "method_not_allowed", "Use POST", { headers: { allow: "POST" } });
-    }
     const started = performance.now();
-    const body = await readBodyText(req, maxBodyBytes);
-    const headers = verified(options.verify, body, req.headers, logger);
+    const { body, headers } = await receiveSignedDelivery(req, {
+      verify: options.verify,
+      logger,
+      maxBodyBytes,
+      label: "Webhook",
+    });
     const event = toEvent(body, headers.id, logger);
     const ids = { svix_id: headers.id, event: event.name };
 
@@ -84,45 +90,25 @@ export function createWebhookHandler(options: WebhookHandlerOptions) {
   };
 }
 
-function verified(verify: Verifier, body: string, headers: Headers, logger: Logger) {
-  try {
-    const svix = svixHeaders(headers);
-    verify(body, svix);
-    return svix;
-  } catch (error) {
-    if (!(error instanceof WebhookVerificationError)) throw error;
-    logger.warn("Webhook rejected: signature", {
-      svix_id: headers.get("svix-id") ?? headers.get("webhook-id") ?? undefined,
-      reason: error.message,
-    });
-    throw new HttpError(401, "invalid_signature", error.message);
-  }
-}
-
 function toEvent(body: string, svixId: string, logger: Logger): OutgoingEvent {
-  const reject = (message: string): never => {
-    logger.warn("Webhook rejected: not a Clerk event", { svix_id: svixId, reason: message });
-    throw new HttpError(400, "invalid_payload", message);
-  };
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    return reject("Body is not valid JSON");
-  }
+  const reject = (message: string): never =>
+    invalidPayload(logger, message, { label: "Webhook", svixId, what: "not a Clerk event" });
+  const json = parseJsonBody(body, reject);
   if (depth(json) > MAX_JSON_DEPTH) {
     // The Inngest SDK serialises events recursively and overflows the stack
     // on a few thousand nested arrays; such an event could never be sent.
     return reject(`Body nests deeper than ${MAX_JSON_DEPTH} levels`);
   }
   const envelope = clerkEnvelopeSchema.safeParse(json);
-  if (!envelope.success) return reject(`Body is not a Clerk event: ${summary(envelope.error)}`);
+  if (!envelope.success) {
+    return reject(`Body is not a Clerk event: ${issuesSummary(envelope.error)}`);
+  }
   const name = CLERK_EVENT_PREFIX + envelope.data.type;
   const schema = dataSchemaFor(name);
   if (schema) {
     const data = schema.safeParse(envelope.data.data);
     if (!data.success) {
-      return reject(`Data of ${envelope.data.type} is not valid: ${summary(data.error)}`);
+      return reject(`Data of ${envelope.data.type} is not valid: ${issuesSummary(data.error)}`);
     }
   }
   // Forward Clerk's data object itself, not the parsed copy: fields the
@@ -151,13 +137,6 @@ function depth(value: unknown): number {
     }
   }
   return deepest;
-}
-
-function summary(error: { issues: readonly { path: PropertyKey[]; message: string }[] }): string {
-  return error.issues
-    .slice(0, 5)
-    .map((issue) => `${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`)
-    .join("; ");
 }
 
 async function sendWithDeadline(

@@ -7,7 +7,10 @@
  *   for a user whose tombstone is already there.
  * - The trial offer re-reads the user, so it goes to the current address and
  *   name, and is skipped (with the reason recorded) for a user who was
- *   deleted or has no address.
+ *   deleted, opted out of marketing email (`unsubscribed`) or has no
+ *   address. It is marketing email, so it carries RFC 8058 one-click
+ *   unsubscribe headers and a visible link; while the unsubscribe settings
+ *   are invalid it is skipped rather than sent without them.
  * - A `clerk/user.deleted` for the same user cancels the run during the wait.
  * - `idempotency` on the user id stops a replayed `user.created` from
  *   starting a second sequence (Inngest keeps that key for 24 hours; past
@@ -17,6 +20,8 @@ import type { Inngest } from "inngest";
 import { clerkUserSchema } from "../clerk/schemas.ts";
 import { type DeliverDeps, deliverEmail, type DeliveryRequest } from "../email/deliver.ts";
 import type { DeliveriesStore, EmailKind } from "../email/deliveries_store.ts";
+import { listUnsubscribeHeaders, type UnsubscribeLinks } from "../email/list_unsubscribe.ts";
+import type { EmailPreferencesStore } from "../email/preferences_store.ts";
 import type { RenderedEmail, TemplateInput } from "../email/templates/email.ts";
 import { renderTrialOffer } from "../email/templates/trial_offer.ts";
 import { renderWelcome } from "../email/templates/welcome.ts";
@@ -35,6 +40,10 @@ export interface OnboardingDeps extends Pick<DeliverDeps, "mailer" | "logger"> {
   readonly email: () => EmailSettings;
   readonly users: () => Promise<UsersStore>;
   readonly deliveries: () => Promise<DeliveriesStore>;
+  /** Opt-outs, checked before the trial offer. */
+  readonly preferences: () => Promise<EmailPreferencesStore>;
+  /** A user's unsubscribe link; absent while the unsubscribe settings are invalid. */
+  readonly unsubscribeLinks?: UnsubscribeLinks;
   /** Registered with Inngest when the function is created. */
   readonly trialOfferDelay: string;
   readonly maxSendsPerSecond: number;
@@ -74,9 +83,16 @@ export function createOnboardingFunction(client: Inngest, deps: OnboardingDeps) 
       const trialOffer = await step.run("trial-offer-email", async () => {
         const current = await (await deps.users()).findRecipient(user.id);
         if (current?.deleted) return deliver(deps, "trial_offer", user.id, "user was deleted");
+        if (await (await deps.preferences()).isOptedOut(user.id)) {
+          return deliver(deps, "trial_offer", user.id, SKIPPED_UNSUBSCRIBED);
+        }
+        if (!deps.unsubscribeLinks) {
+          return deliver(deps, "trial_offer", user.id, SKIPPED_NO_UNSUBSCRIBE_LINK);
+        }
         return deliver(deps, "trial_offer", user.id, {
           email: current ? current.email : primaryEmail(user),
           firstName: current ? current.first_name : user.first_name,
+          unsubscribeUrl: await deps.unsubscribeLinks(user.id),
         });
       });
 
@@ -84,6 +100,17 @@ export function createOnboardingFunction(client: Inngest, deps: OnboardingDeps) 
     },
   );
 }
+
+/** The reason recorded when the user opted out of marketing email. */
+export const SKIPPED_UNSUBSCRIBED = "unsubscribed";
+
+/**
+ * The reason recorded when the unsubscribe settings are invalid: marketing
+ * email without one-click unsubscribe breaks Gmail's and Yahoo's sender
+ * rules (and CAN-SPAM), so the offer is skipped rather than sent without.
+ */
+export const SKIPPED_NO_UNSUBSCRIBE_LINK =
+  "unsubscribe link not configured (PUBLIC_FUNCTION_URL, UNSUBSCRIBE_SECRET)";
 
 const TEMPLATES: Record<EmailKind, (input: TemplateInput) => RenderedEmail> = {
   welcome: renderWelcome,
@@ -95,7 +122,7 @@ async function deliver(
   deps: OnboardingDeps,
   kind: EmailKind,
   userId: string,
-  to: { email: string | null; firstName: string | null } | string,
+  to: { email: string | null; firstName: string | null; unsubscribeUrl?: string } | string,
 ) {
   const settings = deps.email();
   let request: DeliveryRequest;
@@ -106,8 +133,14 @@ async function deliver(
       appName: settings.appName,
       appUrl: settings.appUrl,
       firstName: to.firstName,
+      unsubscribeUrl: to.unsubscribeUrl,
     });
-    request = { userId, kind, message: { from: settings.from, to: to.email, ...rendered } };
+    const headers = to.unsubscribeUrl ? listUnsubscribeHeaders(to.unsubscribeUrl) : undefined;
+    request = {
+      userId,
+      kind,
+      message: { from: settings.from, to: to.email, ...rendered, ...(headers ? { headers } : {}) },
+    };
   }
   return deliverEmail({
     deliveries: await deps.deliveries(),

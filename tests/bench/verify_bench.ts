@@ -5,7 +5,7 @@
  *   deno bench --allow-all tests/bench/verify_bench.ts
  */
 import { Webhook } from "svix";
-import { createVerifier, svixHeaders } from "../../functions/clerk/verify.ts";
+import { createVerifier, svixHeaders } from "../../functions/svix/verify.ts";
 import { clerkPayload, signHeaders, TEST_SECRET } from "../support/clerk.ts";
 
 const body = JSON.stringify(clerkPayload("user.created"));

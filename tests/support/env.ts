@@ -9,6 +9,12 @@ import { OTHER_SECRET, TEST_SECRET } from "./clerk.ts";
 export const TEST_SIGNING_KEY = "signkey-test-" + "c0ffee".repeat(10) + "abcd";
 /** A second key, for rotation tests. */
 export const TEST_SIGNING_KEY_FALLBACK = "signkey-test-" + "beef".repeat(16);
+/** The unsubscribe secret: base64 of 32 fixed bytes. */
+export const TEST_UNSUBSCRIBE_SECRET = btoa("clerk-events-unsubscribe-secret!");
+/** The signing secret of the Resend webhook. */
+export const TEST_RESEND_WEBHOOK_SECRET = "whsec_" + btoa("clerk-events-resend-secret");
+/** The function's public URL in tests. */
+export const TEST_PUBLIC_FUNCTION_URL = "https://ref.supabase.test/functions/v1/clerk-events";
 /** The service key the PostgREST double maps to `service_role`. */
 export const TEST_SERVICE_KEY = "test-service-role-key";
 
@@ -31,6 +37,9 @@ export function testEnv(overrides: Env = {}): Env {
     EMAIL_FROM: "Acme <hello@acme.test>",
     APP_NAME: "Acme",
     APP_URL: "https://acme.test",
+    PUBLIC_FUNCTION_URL: TEST_PUBLIC_FUNCTION_URL,
+    UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET,
+    RESEND_WEBHOOK_SECRET: TEST_RESEND_WEBHOOK_SECRET,
     ...overrides,
   };
 }
@@ -51,6 +60,8 @@ export const TEST_SECRET_VALUES: readonly string[] = [
   TEST_SERVICE_KEY,
   "test-event-key",
   "re_test_key",
+  TEST_UNSUBSCRIBE_SECRET,
+  TEST_RESEND_WEBHOOK_SECRET,
 ];
 
 const EMAIL_ADDRESS = /[^\s@"'<>]+@[^\s@"'<>]+\.[a-z]{2,}/i;

@@ -14,6 +14,8 @@ export interface DeliveredEmail {
   subject: string;
   html: string;
   text: string;
+  /** Extra headers the email was sent with (Resend's `headers`). */
+  headers?: Record<string, string>;
 }
 
 /** A fault to inject into one request. */

@@ -8,6 +8,8 @@ export interface TemplateInput {
   readonly appName: string;
   readonly appUrl: string;
   readonly firstName: string | null;
+  /** The one-click unsubscribe link; marketing email must show it. */
+  readonly unsubscribeUrl?: string;
 }
 
 /** A rendered email. */

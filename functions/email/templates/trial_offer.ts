@@ -18,11 +18,17 @@ export function renderTrialOffer(input: TemplateInput): RenderedEmail {
       `Start your trial: ${upgradeUrl}`,
       "",
       `The ${input.appName} team`,
+      ...(input.unsubscribeUrl ? ["", `Unsubscribe: ${input.unsubscribeUrl}`] : []),
     ].join("\n"),
     html: htmlFrame(input, [
       `Hi ${escapeHtml(name)},`,
       `You have been using ${escapeHtml(input.appName)} for a few days. Want more?`,
       "Try every Pro feature free for 14 days, no card needed.",
+      ...(input.unsubscribeUrl
+        ? [
+          `Don't want these emails? <a href="${escapeHtml(input.unsubscribeUrl)}">Unsubscribe</a>.`,
+        ]
+        : []),
     ], { label: "Start your free trial", href: upgradeUrl }),
   };
 }

@@ -1,7 +1,7 @@
 /**
- * Verifies Svix signatures of Clerk webhooks against the raw body, with any
- * of several secrets (Clerk lets you roll the secret; during the overlap,
- * both are configured).
+ * Verifies Svix signatures against the raw body, with any of several secrets
+ * (senders let you roll the secret; during the overlap, both are
+ * configured). Clerk and Resend both sign their webhooks with Svix.
  */
 import { Webhook, WebhookVerificationError } from "svix";
 
