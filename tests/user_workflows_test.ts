@@ -93,18 +93,22 @@ Deno.test("sync-user-from-clerk mirrors Clerk users into public.users", async (t
       assert.equal((error as Error).name, "EventValidationError");
     });
 
-    await t.step("an unreachable database fails the step so that Inngest retries it", async () => {
-      if (!postgrest.double) return; // only the double can take the database away
-      postgrest.double.databaseDown = true;
-      try {
-        const id = newUserId();
-        const { error } = await sync(event("user.created", { id }));
-        assert.equal((error as Error).name, "Error", "a plain, retriable error");
-        assert.match((error as Error).message, new RegExp(`Cannot sync user "${id}"`));
-        assert.equal(await readUser(sql, id), undefined);
-      } finally {
-        postgrest.double.databaseDown = false;
-      }
+    await t.step({
+      name: "an unreachable database fails the step so that Inngest retries it",
+      // Only the double can take the database away: ignored on the real stack.
+      ignore: !postgrest.double,
+      fn: async () => {
+        postgrest.double!.databaseDown = true;
+        try {
+          const id = newUserId();
+          const { error } = await sync(event("user.created", { id }));
+          assert.equal((error as Error).name, "Error", "a plain, retriable error");
+          assert.match((error as Error).message, new RegExp(`Cannot sync user "${id}"`));
+          assert.equal(await readUser(sql, id), undefined);
+        } finally {
+          postgrest.double!.databaseDown = false;
+        }
+      },
     });
   });
 });

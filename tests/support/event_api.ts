@@ -75,15 +75,10 @@ export function startEventApi(options: EventApiOptions = {}): EventApi {
     }
     const events = JSON.parse(body) as ReceivedEvent[];
     const fault = api.fault(count, events);
-    if (fault === "acceptThenDrop") {
-      accepted.push(...events);
-      // Headers go out, then the body breaks: the client never reads an answer.
-      return new Response(
-        new ReadableStream({ start: (c) => c.error(new Error("answer lost")) }),
-        { headers: { "content-type": "application/json" } },
-      );
-    }
-    if (fault === "hang") {
+    // Accepted, but the answer never arrives: the client times out and the
+    // SDK sends the same events again.
+    if (fault === "acceptThenDrop") accepted.push(...events);
+    if (fault === "hang" || fault === "acceptThenDrop") {
       // Hold the request until the test closes the stand-in; the client
       // gives up on its own by then.
       await new Promise<void>((resolve) => {
