@@ -143,7 +143,7 @@ export function buildWorkload(options: WorkloadOptions): Workload {
     }
   }
   const createdOnes = messages.filter((m) => m.type === "user.created");
-  const late = createdOnes.filter((m, i) => i === 0 || next() < (options.lateShare ?? 0.05));
+  const late = createdOnes.filter((_m, i) => i === 0 || next() < (options.lateShare ?? 0.05));
   return {
     deliveries,
     messages: new Map(messages.map((m) => [m.svixId, m])),
