@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type postgres from "postgres";
 import { InngestTestEngine } from "@inngest/test";
+import { within } from "./support/bounded.ts";
 import { type App, createApp } from "../functions/app.ts";
 import { clerkPayload, newMessageId, newUserId } from "./support/clerk.ts";
 import { connect } from "./support/database.ts";
@@ -54,11 +55,15 @@ function created(id: string, data: Record<string, unknown> = {}): RunEvent {
 function runOnboarding(app: App, event: RunEvent, duringSleep: () => unknown = () => {}) {
   const fn = app.functions.find((f) => f.id() === "onboarding-emails");
   assert.ok(fn, "onboarding-emails is served");
-  return new InngestTestEngine({ function: fn }).execute({
-    events: [event],
-    // A step.sleep that is not mocked never ends in the test engine.
-    steps: [{ id: "wait-3-days", handler: duringSleep }],
-  });
+  return within(
+    new InngestTestEngine({ function: fn }).execute({
+      events: [event],
+      // A step.sleep that is not mocked never ends in the test engine.
+      steps: [{ id: "wait-3-days", handler: duringSleep }],
+    }),
+    30_000,
+    `onboarding-emails to finish in the test engine for event ${event.id}`,
+  );
 }
 
 async function deliveries(sql: postgres.Sql, userId: string) {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { InngestTestEngine } from "@inngest/test";
+import { within } from "./support/bounded.ts";
 import { type App, createApp } from "../functions/app.ts";
 import { clerkPayload, newMessageId, newUserId } from "./support/clerk.ts";
 import { captureLogs, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
@@ -27,9 +28,11 @@ function fn(app: App, id: string) {
 
 /** Runs `fnId` once on `events` in a fresh test engine (engines keep state between runs). */
 function run(app: App, fnId: string, ...events: RunEvent[]) {
-  return new InngestTestEngine({ function: fn(app, fnId) }).execute({
-    events: events as [RunEvent],
-  });
+  return within(
+    new InngestTestEngine({ function: fn(app, fnId) }).execute({ events: events as [RunEvent] }),
+    30_000,
+    `${fnId} to finish in the test engine for event ${events[0]?.id}`,
+  );
 }
 
 function event(type: "user.created" | "user.updated" | "user.deleted", data = {}): RunEvent {
