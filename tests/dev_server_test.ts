@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { SETTING_NAMES } from "../functions/settings.ts";
 import { newMessageId, signedRequest, TEST_SECRET } from "./support/clerk.ts";
-import { TEST_SERVICE_KEY, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
+import { scanLogText, TEST_SERVICE_KEY, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
 import { startEventApi } from "./support/event_api.ts";
 import { connect } from "./support/database.ts";
 import { startPostgrest } from "./support/postgrest.ts";
@@ -69,6 +69,7 @@ async function startDevServer(settings: Record<string, string | undefined>): Pro
   const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
 
   let exited = false;
+  let scanned = false;
   const status = child.status.then((s) => {
     exited = true;
     return s;
@@ -82,6 +83,9 @@ async function startDevServer(settings: Record<string, string | undefined>): Pro
       try {
         const result = await status;
         await drained;
+        // Everything the dev server printed goes through the same log scan.
+        if (!scanned) scanLogText(output, "deno task dev");
+        scanned = true;
         return result;
       } finally {
         clearTimeout(timer);

@@ -8,7 +8,14 @@ import {
   signedRequest,
 } from "./support/clerk.ts";
 import { connect } from "./support/database.ts";
-import { assertSafeLogLine, captureLogs, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
+import {
+  assertSafeLogLine,
+  captureLogs,
+  scanLogText,
+  takeLogViolations,
+  TEST_SIGNING_KEY,
+  testEnv,
+} from "./support/env.ts";
 import { startEventApi } from "./support/event_api.ts";
 import { driveRun } from "./support/inngest_cloud.ts";
 import { startPostgrest } from "./support/postgrest.ts";
@@ -55,7 +62,7 @@ Deno.test("logs of the main paths carry ids, never secrets or email addresses", 
     assert.ok(records.some((r) => r.msg === "Email failed permanently" && r.user_id === other));
     // The rejected address came back in Resend's error and was masked.
     assert.ok(logs.lines.some((line) => line.includes("[email]")), "masking was exercised");
-    // captureLogs checked every one of these lines with assertSafeLogLine.
+    // captureLogs scanned every one of these lines; a leak fails the test at its end.
     assert.ok(logs.lines.length >= 8, `${logs.lines.length} lines`);
   } finally {
     await events.close();
@@ -69,4 +76,22 @@ Deno.test("the log scan rejects a line with a secret or an email address", () =>
   assert.throws(() => assertSafeLogLine('{"msg":"x","to":"someone@example.com"}'), /email address/);
   assert.throws(() => assertSafeLogLine(`{"msg":"x","key":"${TEST_SIGNING_KEY}"}`), /secret/);
   assertSafeLogLine('{"msg":"Email sent","user_id":"user_123","email_kind":"welcome"}');
+});
+
+Deno.test("a leak logged where the code catches errors still fails the test at its end", () => {
+  const logs = captureLogs();
+  try {
+    logs.logger.warn("Email send failed; will retry", { to: "someone@example.com" });
+    throw new Error("the code retries here");
+  } catch {
+    // Code under test swallows or retries: the scan must not depend on a throw.
+  }
+  console.log('{"msg":"printed, not logged","to":"other@example.com"}');
+  scanLogText("dev server started\nsigning key " + TEST_SIGNING_KEY, "deno task dev");
+  const found = takeLogViolations();
+  assert.equal(found.length, 3, found.join("\n"));
+  assert.match(found[0], /^logger: Log line leaks an email address/);
+  assert.match(found[1], /^console: Log line leaks an email address/);
+  assert.match(found[2], /^deno task dev: Log line leaks a secret/);
+  assert.ok(found.every((v) => !v.includes(TEST_SIGNING_KEY)), "the report never repeats a secret");
 });

@@ -66,21 +66,64 @@ export const TEST_SECRET_VALUES: readonly string[] = [
 
 const EMAIL_ADDRESS = /[^\s@"'<>]+@[^\s@"'<>]+\.[a-z]{2,}/i;
 let scanned = 0;
+const violations: string[] = [];
 
 /**
- * Throws when a log line carries a secret value or an email address. Every
- * captured logger checks every line, so each suite doubles as a log scan.
+ * Why `line` must not be logged (it carries a secret value or an email
+ * address), or undefined when it is safe. The reason never repeats a secret.
  */
-export function assertSafeLogLine(line: string): void {
-  scanned += 1;
+export function logLineProblem(line: string): string | undefined {
   const secret = TEST_SECRET_VALUES.find((value) => line.includes(value));
-  if (secret) throw new Error(`Log line leaks a secret: ${line.replace(secret, "***")}`);
-  if (EMAIL_ADDRESS.test(line)) throw new Error(`Log line leaks an email address: ${line}`);
+  if (secret) return `Log line leaks a secret: ${line.replaceAll(secret, "***")}`;
+  if (EMAIL_ADDRESS.test(line)) return `Log line leaks an email address: ${line}`;
+  return undefined;
 }
 
-/** How many log lines {@link assertSafeLogLine} has checked in this process. */
+/** Throws when a log line carries a secret value or an email address. */
+export function assertSafeLogLine(line: string): void {
+  const problem = logLineProblem(line);
+  if (problem) throw new Error(problem);
+}
+
+/**
+ * Checks every line of `text`, written by `source`, and keeps each
+ * violation for the end of the test. Nothing is thrown here: code that
+ * catches or retries around a log call cannot make a violation disappear.
+ */
+export function scanLogText(text: string, source: string): void {
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    scanned += 1;
+    const problem = logLineProblem(line);
+    if (problem) violations.push(`${source}: ${problem}`);
+  }
+}
+
+/** Returns and clears the violations kept so far (for tests of the scan itself). */
+export function takeLogViolations(): string[] {
+  return violations.splice(0);
+}
+
+/** How many log lines have been checked in this process. */
 export function scannedLogLines(): number {
   return scanned;
+}
+
+// Every test that loads this module fails at its end if anything written
+// during it, by a captured logger or to the console, leaked.
+Deno.test.afterEach(() => {
+  const found = takeLogViolations();
+  if (found.length) {
+    throw new Error(`${found.length} log line(s) leaked data:\n${found.slice(0, 10).join("\n")}`);
+  }
+});
+
+for (const method of ["log", "info", "warn", "error", "debug"] as const) {
+  const original = console[method].bind(console);
+  console[method] = (...args: unknown[]) => {
+    scanLogText(args.map((a) => typeof a === "string" ? a : Deno.inspect(a)).join(" "), "console");
+    original(...args);
+  };
 }
 
 /** A logger that keeps its lines in memory instead of printing them. */
@@ -89,7 +132,7 @@ export function captureLogs(): CapturedLogs {
   const logger = createLogger({
     minLevel: "debug",
     sink: (_level, line) => {
-      assertSafeLogLine(line);
+      scanLogText(line, "logger");
       lines.push(line);
     },
   });

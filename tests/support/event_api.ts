@@ -1,6 +1,9 @@
 /**
- * A local stand-in for Inngest's event API (`POST /e/:key`). It records what
- * it accepts and can inject faults: error answers and requests that hang.
+ * A local stand-in for Inngest's event API (`POST /e/:key`). It checks the
+ * event key (401 for another, as Inngest does), records every event it
+ * accepts (before any deduplication by id: that is Inngest's job, played by
+ * the engine), and can inject faults: error answers, requests that hang, and
+ * events accepted whose answer is then lost.
  */
 
 /** An event as the SDK sends it. */
@@ -11,8 +14,20 @@ export interface ReceivedEvent {
   ts?: number;
 }
 
-/** What the stand-in does with the next request. */
-export type Fault = "none" | "error500" | "hang";
+/**
+ * What the stand-in does with the next request: `acceptThenDrop` records
+ * the events as accepted, then breaks the connection instead of answering.
+ */
+export type Fault = "none" | "error500" | "hang" | "acceptThenDrop";
+
+/** The event key the stand-in accepts unless told otherwise (the tests' `INNGEST_EVENT_KEY`). */
+export const DEFAULT_EVENT_KEY = "test-event-key";
+
+/** Options for {@link startEventApi}. */
+export interface EventApiOptions {
+  /** The only event key accepted. Default {@link DEFAULT_EVENT_KEY}. */
+  readonly eventKey?: string;
+}
 
 /** A running event API stand-in. */
 export interface EventApi {
@@ -22,20 +37,28 @@ export interface EventApi {
   readonly accepted: ReceivedEvent[];
   /** How many requests arrived, whatever their outcome. */
   readonly requests: () => number;
-  /** Decides the fault for each request; default: none. */
-  fault: (requestNumber: number) => Fault;
+  /** Requests refused because of their event key. */
+  readonly unauthorized: () => number;
+  /**
+   * Decides the fault for each request with a valid key; default: none.
+   * `events` are the events that request carries.
+   */
+  fault: (requestNumber: number, events: readonly ReceivedEvent[]) => Fault;
   close(): Promise<void>;
 }
 
 /** Starts the stand-in on a free loopback port. */
-export function startEventApi(): EventApi {
+export function startEventApi(options: EventApiOptions = {}): EventApi {
+  const eventKey = options.eventKey ?? DEFAULT_EVENT_KEY;
   const accepted: ReceivedEvent[] = [];
   const hanging = new Set<() => void>();
   let count = 0;
+  let unauthorized = 0;
   const api: EventApi = {
     url: "",
     accepted,
     requests: () => count,
+    unauthorized: () => unauthorized,
     fault: () => "none",
     close: async () => {
       for (const release of hanging) release();
@@ -44,9 +67,18 @@ export function startEventApi(): EventApi {
   };
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     count += 1;
-    const fault = api.fault(count);
     const body = await req.text();
-    if (fault === "hang") {
+    const key = /^\/e\/([^/]+)$/.exec(new URL(req.url).pathname)?.[1];
+    if (req.method !== "POST" || key !== eventKey) {
+      unauthorized += 1;
+      return Response.json({ error: "Event key not found", status: 401 }, { status: 401 });
+    }
+    const events = JSON.parse(body) as ReceivedEvent[];
+    const fault = api.fault(count, events);
+    // Accepted, but the answer never arrives: the client times out and the
+    // SDK sends the same events again.
+    if (fault === "acceptThenDrop") accepted.push(...events);
+    if (fault === "hang" || fault === "acceptThenDrop") {
       // Hold the request until the test closes the stand-in; the client
       // gives up on its own by then.
       await new Promise<void>((resolve) => {
@@ -61,7 +93,6 @@ export function startEventApi(): EventApi {
     if (fault === "error500") {
       return Response.json({ error: "injected failure", status: 500 }, { status: 500 });
     }
-    const events = JSON.parse(body) as ReceivedEvent[];
     accepted.push(...events);
     return Response.json({ ids: events.map((e) => e.id ?? crypto.randomUUID()), status: 200 });
   });

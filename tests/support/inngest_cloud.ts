@@ -8,8 +8,14 @@
  * the next request carries every result so far in `steps`. A sleep is
  * "waited" by recording it and resolving it at once: that is exactly what
  * Inngest does when the time comes, minus the wait.
+ *
+ * `driveRun` drives one run alone with the caller's retry budget. To play by
+ * the functions' own registered flow control (retries, cancelOn,
+ * idempotency, concurrency, throttle, retry-after) on a simulated clock, use
+ * `startInngestEngine` from `inngest_engine.ts`.
  */
 import { APP_ID } from "../../functions/inngest_client.ts";
+import { within } from "./bounded.ts";
 
 /** Signs `body` the way Inngest does: HMAC-SHA256 of body + timestamp. */
 export async function inngestSignature(
@@ -92,6 +98,43 @@ export interface DriveOptions {
   readonly retryDelayMs?: (attempt: number) => number;
   /** Called when the SDK asks for a sleep; the run resumes when it returns. */
   readonly onSleep?: (op: Op) => void | Promise<void>;
+  /** Longest wait for one answer of the serve route. Default 30 s. */
+  readonly requestTimeoutMs?: number;
+}
+
+/** Default bound on one request to the serve route. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/** What a run carries into each request. */
+export interface RunState {
+  readonly event: RunEvent;
+  readonly runId: string;
+  /** Results so far, by hashed step id. */
+  readonly steps: Record<string, { data: unknown }>;
+  /** Hashed step ids in the order they completed. */
+  readonly stack: readonly string[];
+  /** Attempt of the current step, from 0. */
+  readonly attempt: number;
+  /** Attempts Inngest will make (retries + 1); on the last the SDK reports StepFailed. */
+  readonly maxAttempts?: number;
+}
+
+/** The body of one execution request (protocol version 1). */
+export function runPayload(state: RunState): Record<string, unknown> {
+  return {
+    event: state.event,
+    events: [state.event],
+    steps: state.steps,
+    ctx: {
+      run_id: state.runId,
+      attempt: state.attempt,
+      ...(state.maxAttempts ? { max_attempts: state.maxAttempts } : {}),
+      disable_immediate_execution: false,
+      use_api: false,
+      stack: { stack: state.stack, current: state.stack.length },
+    },
+    version: 1,
+  };
 }
 
 /** One signed request to the serve route, as Inngest Cloud sends it. */
@@ -137,20 +180,12 @@ export async function driveRun(options: DriveOptions): Promise<RunOutcome> {
     if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
   };
   for (let request = 0; request < 200; request++) {
-    const payload = {
-      event: options.event,
-      events: [options.event],
-      steps,
-      ctx: {
-        run_id: runId,
-        attempt,
-        disable_immediate_execution: false,
-        use_api: false,
-        stack: { stack, current: stack.length },
-      },
-      version: 1,
-    };
-    const res = await callFunction(options, payload, stepId);
+    const payload = runPayload({ event: options.event, runId, steps, stack, attempt, maxAttempts });
+    const res = await within(
+      callFunction(options, payload, stepId),
+      options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      `${options.functionId} to answer for event ${options.event.id} (step ${stepId})`,
+    );
     statuses.push(res.status);
     const body = await res.json();
     if (res.status === 200) return { result: body, ops, statuses };

@@ -1,8 +1,13 @@
 /**
  * A local stand-in for Resend's `POST /emails`. It keeps Resend's
  * idempotency semantics (the same key and body answer with the first
- * email's id and send nothing new; the same key with another body is a 409)
- * and can inject faults per request.
+ * email's id and send nothing new; the same key with another body is a 409
+ * `invalid_idempotent_request`; a key expires 24 hours after first use) and
+ * can inject faults per request.
+ *
+ * It does not do the work it checks: `received` records every request, in
+ * order and before any deduplication, with the answer it got, so that tests
+ * count what the code under test really sent.
  */
 
 /** An email the stand-in "delivered". */
@@ -18,6 +23,34 @@ export interface DeliveredEmail {
   headers?: Record<string, string>;
 }
 
+/** One request as it arrived, before any deduplication, and its answer. */
+export interface ResendRequest {
+  /** 1-based position among all requests. */
+  readonly n: number;
+  /** When it arrived, on the stand-in's clock. */
+  readonly at: number;
+  readonly idempotencyKey: string | null;
+  /** The raw JSON body. */
+  readonly body: string;
+  readonly to: string | string[];
+  readonly subject: string;
+  /** The status answered. */
+  status: number;
+  /** Resend's error name, for a refusal. */
+  errorName?: string;
+  /** The email id answered (for a replay within 24 h, the first email's id). */
+  id?: string;
+}
+
+/** Resend keeps an idempotency key for 24 hours. */
+export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** Options for {@link startResendApi}. */
+export interface ResendApiOptions {
+  /** The clock for key expiry; default real time. Pass a simulated clock's `now`. */
+  readonly now?: () => number;
+}
+
 /** A fault to inject into one request. */
 export type ResendFault =
   | { status: 429; retryAfterSeconds: number }
@@ -30,6 +63,8 @@ export interface ResendApi {
   readonly url: string;
   /** Emails actually delivered: one per distinct send. */
   readonly delivered: DeliveredEmail[];
+  /** Every request to `POST /emails`, before deduplication: the raw record. */
+  readonly received: ResendRequest[];
   /** How many requests arrived, faults included. */
   requests: number;
   /** Requests refused because their key came with another body (409). */
@@ -40,12 +75,15 @@ export interface ResendApi {
 }
 
 /** Starts the stand-in on a free loopback port. */
-export function startResendApi(): ResendApi {
+export function startResendApi(options: ResendApiOptions = {}): ResendApi {
+  const now = options.now ?? Date.now;
   const delivered: DeliveredEmail[] = [];
-  const byKey = new Map<string, { body: string; id: string }>();
+  const received: ResendRequest[] = [];
+  const byKey = new Map<string, { body: string; id: string; at: number }>();
   const api: ResendApi = {
     url: "",
     delivered,
+    received,
     requests: 0,
     conflicts: 0,
     fault: () => undefined,
@@ -60,38 +98,51 @@ export function startResendApi(): ResendApi {
       });
     }
     const key = req.headers.get("idempotency-key");
+    const parsed = JSON.parse(body) as { to: string | string[]; subject: string };
+    const record: ResendRequest = {
+      n: api.requests,
+      at: now(),
+      idempotencyKey: key,
+      body,
+      to: parsed.to,
+      subject: parsed.subject,
+      status: 0,
+    };
+    received.push(record);
+    const refuse = (status: number, name: string, message: string, headers?: HeadersInit) => {
+      record.status = status;
+      record.errorName = name;
+      return Response.json({ statusCode: status, name, message }, { status, headers });
+    };
     const fault = api.fault(api.requests, key);
     if (fault?.status === 429) {
-      return Response.json(
-        { statusCode: 429, name: "rate_limit_exceeded", message: "Too many requests" },
-        { status: 429, headers: { "retry-after": String(fault.retryAfterSeconds) } },
-      );
-    }
-    if (fault?.status === 500) {
-      return Response.json({ statusCode: 500, name: "internal_server_error", message: "Boom" }, {
-        status: 500,
+      return refuse(429, "rate_limit_exceeded", "Too many requests", {
+        "retry-after": String(fault.retryAfterSeconds),
       });
     }
+    if (fault?.status === 500) return refuse(500, "internal_server_error", "Boom");
     if (fault?.status === 422) {
       // Like Resend's, the message quotes the address it rejected.
-      return Response.json({
-        statusCode: 422,
-        name: fault.name ?? "validation_error",
-        message: `Invalid \`to\` field: ${JSON.parse(body).to}`,
-      }, { status: 422 });
+      return refuse(422, fault.name ?? "validation_error", `Invalid \`to\` field: ${parsed.to}`);
     }
-    const previous = key ? byKey.get(key) : undefined;
+    const found = key ? byKey.get(key) : undefined;
+    const previous = found && record.at - found.at < IDEMPOTENCY_KEY_TTL_MS ? found : undefined;
     if (previous && previous.body !== body) {
       api.conflicts += 1;
-      return Response.json({
-        statusCode: 409,
-        name: "invalid_idempotent_request",
-        message: "Same idempotency key used with a different request payload",
-      }, { status: 409 });
+      return refuse(
+        409,
+        "invalid_idempotent_request",
+        "Same idempotency key used with a different request payload",
+      );
     }
-    if (previous) return Response.json({ id: previous.id });
+    record.status = 200;
+    if (previous) {
+      record.id = previous.id;
+      return Response.json({ id: previous.id });
+    }
     const id = crypto.randomUUID();
-    if (key) byKey.set(key, { body, id });
+    record.id = id;
+    if (key) byKey.set(key, { body, id, at: record.at });
     delivered.push({ id, idempotencyKey: key, ...JSON.parse(body) });
     return Response.json({ id });
   });

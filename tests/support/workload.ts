@@ -1,9 +1,11 @@
 /**
  * A reproducible stream of Clerk webhook deliveries for many users, as Svix
  * would deliver it: created, some updates, sometimes a delete, in shuffled
- * order, with a share of deliveries repeating an earlier svix-id.
+ * order, with a share of deliveries repeating an earlier svix-id, and a few
+ * repeated much later (Svix retries for days, past Inngest's 24-hour
+ * deduplication of event ids). The seed fixes users, ids and order.
  */
-import { buildClerkPayload, newMessageId, newUserId } from "../../functions/cli/clerk_payloads.ts";
+import { buildClerkPayload } from "../../functions/cli/clerk_payloads.ts";
 
 /** A seeded pseudo-random source (mulberry32), so a failing run can be replayed. */
 export function random(seed: number): () => number {
@@ -15,6 +17,23 @@ export function random(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/** A Clerk- or Svix-looking id drawn from `next`, so that a seed fixes it. */
+export function seededId(prefix: string, next: () => number): string {
+  return prefix + Array.from({ length: 27 }, () => BASE62[Math.floor(next() * 62)]).join("");
+}
+
+/** A number from `seed` and `parts`, the same for the same input (FNV-1a). */
+export function hashOf(seed: number, ...parts: (string | number)[]): number {
+  let h = 0x811c9dc5 ^ seed;
+  for (const char of parts.join("|")) {
+    h ^= char.charCodeAt(0);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) / 4294967296;
 }
 
 /** One message, with its svix-id. */
@@ -43,6 +62,12 @@ export interface Workload {
   readonly users: ReadonlyMap<string, FinalUser>;
   /** How many deliveries repeat an earlier svix-id. */
   readonly duplicates: number;
+  /**
+   * user.created deliveries that Svix repeats more than 24 hours later
+   * (same svix-id): by then Inngest no longer deduplicates the id, and
+   * Resend has forgotten the email's idempotency key.
+   */
+  readonly late: readonly Message[];
 }
 
 /** Options for {@link buildWorkload}. */
@@ -55,6 +80,8 @@ export interface WorkloadOptions {
   readonly deleteChance?: number;
   /** Most updates per user (uniform from 0). Default 4. */
   readonly maxUpdates?: number;
+  /** Share of user.created messages repeated late. Default 0.05, at least one. */
+  readonly lateShare?: number;
 }
 
 /** Builds a workload. The same options give the same shape and order. */
@@ -65,7 +92,7 @@ export function buildWorkload(options: WorkloadOptions): Workload {
   const users = new Map<string, FinalUser>();
 
   for (let n = 0; n < options.users; n++) {
-    const userId = newUserId();
+    const userId = seededId("user_", next);
     const updates = Math.floor(next() * ((options.maxUpdates ?? 4) + 1));
     let final: FinalUser | undefined;
     for (let version = 0; version <= updates; version++) {
@@ -83,13 +110,18 @@ export function buildWorkload(options: WorkloadOptions): Workload {
           primary_email_address_id: "idn_primary",
         },
       });
-      messages.push({ svixId: newMessageId(), userId, type, body: JSON.stringify(payload) });
+      messages.push({
+        svixId: seededId("msg_", next),
+        userId,
+        type,
+        body: JSON.stringify(payload),
+      });
       final = { id: userId, deleted: false, email, firstName, updatedAt };
     }
     if (next() < (options.deleteChance ?? 0.3)) {
       const at = new Date(base + n * 100_000 + 99_000);
       const body = JSON.stringify(buildClerkPayload("user.deleted", { userId, at }));
-      messages.push({ svixId: newMessageId(), userId, type: "user.deleted", body });
+      messages.push({ svixId: seededId("msg_", next), userId, type: "user.deleted", body });
       final = { ...final!, deleted: true };
     }
     users.set(userId, final!);
@@ -110,11 +142,14 @@ export function buildWorkload(options: WorkloadOptions): Workload {
       duplicates += 1;
     }
   }
+  const createdOnes = messages.filter((m) => m.type === "user.created");
+  const late = createdOnes.filter((_m, i) => i === 0 || next() < (options.lateShare ?? 0.05));
   return {
     deliveries,
     messages: new Map(messages.map((m) => [m.svixId, m])),
     users,
     duplicates,
+    late,
   };
 }
 

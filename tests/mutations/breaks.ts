@@ -1,0 +1,142 @@
+/**
+ * The deliberate breaks `deno task test:mutations` applies, one at a time,
+ * to a temporary copy of the repository. Each must make at least one of its
+ * suites fail. Add a break by adding an entry: every `find` must occur
+ * exactly once in its file, or the run stops with "break did not apply", so
+ * that a break never silently tests nothing after the code moves on.
+ */
+
+/** One text replacement in one file. */
+export interface Patch {
+  /** Path from the repository root. */
+  readonly file: string;
+  readonly find: string;
+  readonly replace: string;
+}
+
+/** A deliberate break and the suites that must catch it. */
+export interface Break {
+  readonly name: string;
+  readonly patches: readonly Patch[];
+  /** Test files, from the repository root. */
+  readonly suites: readonly string[];
+  /** Extra environment for the test run. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+const FAULTS = { suites: ["tests/faults_test.ts"], env: { SOAK_USERS: "100" } } as const;
+const FLOW = ["tests/flow_control_test.ts"];
+const ONBOARDING = "functions/workflows/onboarding_emails.ts";
+const SYNC = "functions/workflows/sync_user.ts";
+
+/** Every break, in the order they run. */
+export const BREAKS: readonly Break[] = [
+  {
+    name: "ledger off (claim_email_delivery always answers pending)",
+    patches: [{
+      file: "functions/email/supabase_deliveries_store.ts",
+      find: `    claim: (userId, kind) =>
+      callRpc<DeliveryStatus>(client, "claim_email_delivery", { p_user_id: userId, p_kind: kind }),`,
+      replace: `    claim: async (userId, kind) => {
+      await callRpc<DeliveryStatus>(client, "claim_email_delivery", {
+        p_user_id: userId,
+        p_kind: kind,
+      });
+      return "pending";
+    },`,
+    }],
+    suites: [...FAULTS.suites, ...FLOW],
+    env: FAULTS.env,
+  },
+  {
+    name: "trial offer skipped for about half the users",
+    patches: [{
+      file: ONBOARDING,
+      find:
+        `if (current?.deleted) return deliver(deps, "trial_offer", user.id, "user was deleted");`,
+      replace:
+        `if (current?.deleted || user.id.charCodeAt(user.id.length - 1) % 2 === 0) return deliver(deps, "trial_offer", user.id, "user was deleted");`,
+    }],
+    ...FAULTS,
+  },
+  {
+    name: "cancelOn removed from onboarding-emails",
+    patches: [{
+      file: ONBOARDING,
+      find: `      cancelOn: [{ event: userDeleted, match: "data.id" }],\n`,
+      replace: "",
+    }],
+    suites: FLOW,
+  },
+  {
+    name: "idempotency removed from onboarding-emails",
+    patches: [{ file: ONBOARDING, find: `      idempotency: "event.data.id",\n`, replace: "" }],
+    suites: FLOW,
+  },
+  {
+    name: "throttle removed from onboarding-emails",
+    patches: [{
+      file: ONBOARDING,
+      find: `      throttle: { limit: deps.maxSendsPerSecond, period: "1s" },\n`,
+      replace: "",
+    }],
+    suites: FLOW,
+  },
+  {
+    name: "concurrency removed from sync-user-from-clerk",
+    patches: [{
+      file: SYNC,
+      find: `      concurrency: { key: "event.data.id", limit: 1 },\n`,
+      replace: "",
+    }],
+    suites: FLOW,
+  },
+  {
+    name: "retries removed from sync-user-from-clerk",
+    patches: [{ file: SYNC, find: `      retries: 10,\n`, replace: "" }],
+    suites: FLOW,
+  },
+  {
+    name: "409 invalid_idempotent_request mapped to a permanent failure",
+    patches: [{
+      file: "functions/email/resend_mailer.ts",
+      find: `if (status === 409 && name === "invalid_idempotent_request") return "already_sent";`,
+      replace: `if (status === 409 && name === "invalid_idempotent_request") return "permanent";`,
+    }],
+    suites: FLOW,
+  },
+  {
+    name: "RetryAfterError replaced by a plain error (retry-after ignored)",
+    patches: [{
+      file: "functions/email/deliver.ts",
+      find: "throw new RetryAfterError(`${action}: rate limited`, delayMs, { cause: error });",
+      replace: "throw new Error(`${action}: rate limited after ${delayMs} ms`, { cause: error });",
+    }],
+    suites: FLOW,
+  },
+  {
+    name: "the recipient's address logged when an email is sent",
+    patches: [{
+      file: "functions/email/deliver.ts",
+      find: `  log.info("Email sent", {\n    status,`,
+      replace: `  log.info("Email sent", {\n    to: request.message.to,\n    status,`,
+    }],
+    suites: ["tests/onboarding_test.ts", "tests/logs_test.ts"],
+  },
+  {
+    name: "webhook answers 200 before Inngest accepted the event",
+    patches: [
+      {
+        file: "functions/http/webhook.ts",
+        find: `    await sendWithDeadline(\n      () => options.send(event),`,
+        replace: `    void sendWithDeadline(\n      () => options.send(event),`,
+      },
+      {
+        file: "functions/http/webhook.ts",
+        find: `      () => logger.child(ids),\n    );`,
+        replace: `      () => logger.child(ids),\n    ).catch(() => {});`,
+      },
+    ],
+    suites: ["tests/webhook_test.ts", "tests/event_api_test.ts"],
+  },
+];
