@@ -1,36 +1,53 @@
 /**
- * `deno task email:preview`: renders both onboarding emails for a sample
- * user into `.email-preview/` (HTML and plain text), to open in a browser.
+ * `deno task email:preview`: renders both onboarding emails, in every
+ * variant that changes their copy, into `.email-preview/` (HTML and text),
+ * with an `index.html` that shows them side by side.
  *
- * APP_NAME and APP_URL come from the environment or `.env`, like the
- * function's; without them a sample app name and URL are used. Pass a first
- * name as the first argument to see how it renders, e.g.
- * `deno task email:preview '<b>Ada</b>'`.
+ * The email settings come from the environment or `.env`, like the
+ * function's, and are validated by the same code: an invalid one prints the
+ * same problem the function reports, and exits with status 1. The few that
+ * a fresh clone lacks (APP_NAME, APP_URL, EMAIL_FROM, EMAIL_POSTAL_ADDRESS)
+ * get sample values, and the command says which. `--out DIR` writes
+ * elsewhere.
  */
-import type { RenderedEmail } from "../email/templates/email.ts";
-import { renderTrialOffer } from "../email/templates/trial_offer.ts";
-import { renderWelcome } from "../email/templates/welcome.ts";
+import { parseSettings } from "../settings.ts";
 import { loadEnv } from "./dotenv.ts";
+import {
+  PREVIEW_SAMPLE_ENV,
+  previewIndex,
+  previewText,
+  renderPreviews,
+} from "./email_preview_pages.ts";
 
-const { env } = await loadEnv(Deno.env.toObject(), new URL("../../.env", import.meta.url));
-const input = {
-  appName: env.APP_NAME || "Acme",
-  appUrl: env.APP_URL || "https://acme.example",
-  firstName: Deno.args[0] ?? "Ada",
-};
-const outDir = new URL("../../.email-preview/", import.meta.url);
-await Deno.mkdir(outDir, { recursive: true });
+const outIndex = Deno.args.indexOf("--out");
+const outDir = outIndex >= 0 && Deno.args[outIndex + 1]
+  ? new URL(`${Deno.args[outIndex + 1].replace(/\/?$/, "/")}`, `file://${Deno.cwd()}/`)
+  : new URL("../../.email-preview/", import.meta.url);
 
-const emails: Record<string, RenderedEmail> = {
-  welcome: renderWelcome(input),
-  trial_offer: renderTrialOffer(input),
-};
-for (const [kind, email] of Object.entries(emails)) {
-  const html = new URL(`${kind}.html`, outDir);
-  await Deno.writeTextFile(html, email.html);
-  await Deno.writeTextFile(
-    new URL(`${kind}.txt`, outDir),
-    `Subject: ${email.subject}\n\n${email.text}\n`,
-  );
-  console.log(`${kind}: "${email.subject}" -> ${html.pathname}`);
+const { env, note } = await loadEnv(Deno.env.toObject(), new URL("../../.env", import.meta.url));
+const sampled = Object.keys(PREVIEW_SAMPLE_ENV).filter((name) => !env[name]?.trim());
+const settings = parseSettings({
+  ...env,
+  ...Object.fromEntries(sampled.map((name) => [name, PREVIEW_SAMPLE_ENV[name]])),
+  // Previews never send, so the Resend key is not needed.
+  EMAIL_DRY_RUN: "true",
+}).email;
+
+console.log(note);
+if (!settings.ok) {
+  console.error("Cannot render the email previews: the email settings are invalid");
+  for (const problem of settings.problems) console.error(`  - ${problem}`);
+  Deno.exit(1);
 }
+if (sampled.length) console.log(`Sample values for: ${sampled.join(", ")}`);
+
+await Deno.mkdir(outDir, { recursive: true });
+const previews = renderPreviews(settings.value);
+for (const { name, email } of previews) {
+  await Deno.writeTextFile(new URL(`${name}.html`, outDir), email.html);
+  await Deno.writeTextFile(new URL(`${name}.txt`, outDir), previewText(email));
+  console.log(`${name}: "${email.subject}"`);
+}
+const index = new URL("index.html", outDir);
+await Deno.writeTextFile(index, previewIndex(previews));
+console.log(`Open ${index.pathname}`);

@@ -17,7 +17,7 @@ import type { Inngest } from "inngest";
 import { clerkUserSchema } from "../clerk/schemas.ts";
 import { type DeliverDeps, deliverEmail, type DeliveryRequest } from "../email/deliver.ts";
 import type { DeliveriesStore, EmailKind } from "../email/deliveries_store.ts";
-import type { RenderedEmail, TemplateInput } from "../email/templates/email.ts";
+import { type RenderedEmail, type TemplateInput, templateInput } from "../email/templates/email.ts";
 import { renderTrialOffer } from "../email/templates/trial_offer.ts";
 import { renderWelcome } from "../email/templates/welcome.ts";
 import { userCreated, userDeleted } from "../events.ts";
@@ -102,11 +102,7 @@ async function deliver(
   if (typeof to === "string") request = { userId, kind, skipReason: to };
   else if (!to.email) request = { userId, kind, skipReason: "user has no email address" };
   else {
-    const rendered = TEMPLATES[kind]({
-      appName: settings.appName,
-      appUrl: settings.appUrl,
-      firstName: to.firstName,
-    });
+    const rendered = TEMPLATES[kind](templateInput(settings, { firstName: to.firstName }));
     request = { userId, kind, message: { from: settings.from, to: to.email, ...rendered } };
   }
   return deliverEmail({

@@ -31,6 +31,7 @@ export function testEnv(overrides: Env = {}): Env {
     EMAIL_FROM: "Acme <hello@acme.test>",
     APP_NAME: "Acme",
     APP_URL: "https://acme.test",
+    EMAIL_POSTAL_ADDRESS: "Acme Inc., 1 Test Street, Testville, TS 00000",
     ...overrides,
   };
 }
