@@ -35,7 +35,7 @@ export function renderWelcome(input: TemplateInput): RenderedEmail {
     signOff: ["Welcome aboard,", `The ${app} team`],
     footer: [
       [
-        `You are receiving this email because you created a ${app} account. Need help? Write to `,
+        `You are receiving this email because you signed up for ${app}. Need help? Write to `,
         supportLink(input),
         ".",
       ],
