@@ -105,7 +105,7 @@ export function previewIndex(previews: readonly Preview[]): string {
   body { font-family: system-ui, sans-serif; margin: 24px; background: #fafafa; color: #222; }
   section { margin: 0 0 48px; }
   .pair { display: flex; gap: 16px; align-items: stretch; }
-  iframe { width: 640px; height: 820px; border: 1px solid #ccc; background: #fff; flex: none; }
+  iframe { width: 640px; height: 700px; border: 1px solid #ccc; background: #fff; flex: none; }
   pre { flex: 1; margin: 0; padding: 16px; border: 1px solid #ccc; background: #fff;
         white-space: pre-wrap; overflow-wrap: anywhere; font-size: 13px; }
 </style>
