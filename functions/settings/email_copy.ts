@@ -83,9 +83,17 @@ export function parseEmailCopy(
   } else check("EMAIL_POSTAL_ADDRESS", postalAddress, rawAddress, "must be at most 300 characters");
 
   const rawSupport = read("SUPPORT_EMAIL");
-  const support = rawSupport
-    ? check("SUPPORT_EMAIL", supportEmail, rawSupport, "must be an email address")
-    : context.from && fromAddress(context.from);
+  let support: string | undefined;
+  if (rawSupport) {
+    support = check("SUPPORT_EMAIL", supportEmail, rawSupport, "must be an email address");
+  } else if (context.from) {
+    support = check(
+      "SUPPORT_EMAIL",
+      supportEmail,
+      fromAddress(context.from),
+      "is missing, and the address in EMAIL_FROM cannot stand in for it: set SUPPORT_EMAIL",
+    );
+  }
 
   const rawLogo = read("APP_LOGO_URL");
   const logo = rawLogo && check("APP_LOGO_URL", logoUrl, rawLogo, "must be an https URL");
