@@ -11,6 +11,8 @@
  *   `prefers-color-scheme` block repaints the backgrounds and text where
  *   clients honour it (Apple Mail, Outlook.com), and the button's indigo with
  *   white text keeps its contrast where a client inverts colours itself.
+ * - Outlook on Windows falls back to Times New Roman when the first font of
+ *   a stack is missing, so a conditional style gives it Arial.
  * - Every string from the content is escaped here, and only here.
  */
 import { escapeHtml } from "../escape_html.ts";
@@ -76,6 +78,7 @@ export function renderHtml(content: EmailContent, brand: Brand): string {
     <!--[if mso]><noscript><xml><o:OfficeDocumentSettings><o:PixelsPerInch>96</o:PixelsPerInch></o:OfficeDocumentSettings></xml></noscript><![endif]-->
     <style>${DARK_MODE_CSS}
     </style>
+    <!--[if mso]><style>body, table, td, p, a, h1, span, center { font-family: Arial, sans-serif !important; }</style><![endif]-->
   </head>
   <body class="page" style="margin:0;padding:0;width:100%;background-color:${COLOURS.page};-webkit-text-size-adjust:100%;-ms-text-size-adjust:100%;">
     <div style="display:none;font-size:1px;line-height:1px;max-height:0;max-width:0;opacity:0;overflow:hidden;mso-hide:all;">${

@@ -18,9 +18,17 @@ export function renderText(content: EmailContent): string {
 
 /**
  * A link becomes its text followed by where it goes, unless the text says
- * it already (a `mailto:` link whose text names the address).
+ * it already (a `mailto:` link whose text names the address). A web link
+ * that ends its paragraph reads "text: URL", with no full stop after the URL.
  */
 function inlineText(paragraph: Paragraph): string {
+  const [link, end] = paragraph.slice(-2);
+  if (
+    typeof link === "object" && !link.href.startsWith("mailto:") &&
+    typeof end === "string" && /^\W*$/.test(end)
+  ) {
+    return inlineText(paragraph.slice(0, -2)) + `${link.text}: ${link.href}`;
+  }
   return paragraph.map((part: Inline) => {
     if (typeof part === "string") return part;
     const target = part.href.startsWith("mailto:") ? mailtoAddress(part.href) : part.href;
