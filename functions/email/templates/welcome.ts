@@ -22,7 +22,7 @@ export function renderWelcome(input: TemplateInput): RenderedEmail {
     heading: `Welcome to ${app}`,
     paragraphs: [
       [greeting(name)],
-      [`Thanks for signing up. Your ${app} account is ready, and everything you set up is saved as you go.`],
+      [`Thanks for signing up. Your ${app} account is ready whenever you are.`],
     ],
     action: { label: `Open ${app}`, href: input.appUrl },
     closing: [
