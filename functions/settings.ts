@@ -15,6 +15,11 @@ import {
   type ResendWebhookSettings,
   type UnsubscribeSettings,
 } from "./settings/email_compliance.ts";
+import {
+  EMAIL_COPY_SETTING_NAMES,
+  type EmailCopySettings,
+  parseEmailCopy,
+} from "./settings/email_copy.ts";
 
 /** The environment as a plain object, e.g. `Deno.env.toObject()`. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -56,6 +61,8 @@ export interface EmailSettings {
   readonly dryRun: boolean;
   /** Most sends per second across the app, to stay under Resend's limit. */
   readonly maxSendsPerSecond: number;
+  /** What the copy reads besides the app name and URL (settings/email_copy.ts). */
+  readonly copy: EmailCopySettings;
 }
 
 /** A group of settings: valid with values, or invalid with problems. */
@@ -97,6 +104,7 @@ export const SETTING_NAMES = [
   "APP_URL",
   "ONBOARDING_TRIAL_OFFER_DELAY",
   ...EMAIL_COMPLIANCE_SETTING_NAMES,
+  ...EMAIL_COPY_SETTING_NAMES,
 ] as const;
 
 const INNGEST_ENV_NAMES = SETTING_NAMES.filter((name) => name.startsWith("INNGEST_"));
@@ -308,6 +316,12 @@ function parseEmail(env: Env): SettingsGroup<EmailSettings> {
     problems.push("EMAIL_MAX_SENDS_PER_SECOND must be a whole number from 1 to 1000");
   }
 
+  const copy = parseEmailCopy(env, {
+    appUrl: appUrl && isUrl(appUrl) ? appUrl : undefined,
+    from: from && EMAIL_FROM.test(from) ? from : undefined,
+  });
+  problems.push(...copy.problems);
+
   return group(problems, () => ({
     from: from!,
     appName: appName!,
@@ -317,5 +331,6 @@ function parseEmail(env: Env): SettingsGroup<EmailSettings> {
     resendBaseUrl,
     dryRun,
     maxSendsPerSecond: rate,
+    copy: copy.value!,
   }));
 }

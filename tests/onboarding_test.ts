@@ -89,7 +89,7 @@ Deno.test("onboarding-emails sends a welcome email and a trial offer exactly onc
         const [welcome, offer] = mine;
         assert.equal(welcome.from, "Acme <hello@acme.test>");
         assert.deepEqual([welcome.to].flat(), ["example@example.org"]);
-        assert.equal(welcome.subject, "Welcome to Acme");
+        assert.equal(welcome.subject, "Example, welcome to Acme");
         assert.equal(welcome.idempotencyKey, `clerk-events/welcome/${id}`);
         assert.equal(offer.subject, "Example, try Acme Pro free for 14 days");
         assert.equal(offer.idempotencyKey, `clerk-events/trial_offer/${id}`);

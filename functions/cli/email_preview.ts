@@ -1,57 +1,65 @@
 /**
- * `deno task email:preview`: renders both onboarding emails for a sample
- * user into `.email-preview/` (HTML and plain text), to open in a browser.
+ * `deno task email:preview`: renders both onboarding emails, in every
+ * variant that changes their copy, into `.email-preview/` (HTML and text),
+ * with an `index.html` that shows them side by side.
  *
- * APP_NAME and APP_URL come from the environment or `.env`, like the
- * function's; without them a sample app name and URL are used. Pass a first
- * name as the first argument to see how it renders, e.g.
- * `deno task email:preview '<b>Ada</b>'`.
+ * The email settings come from the environment or `.env`, like the
+ * function's, and are validated by the same code: an invalid one prints the
+ * same problem the function reports, and exits with status 1. The few that
+ * a fresh clone lacks (APP_NAME, APP_URL, EMAIL_FROM, EMAIL_POSTAL_ADDRESS)
+ * get sample values, and the command says which. `--out DIR` writes
+ * elsewhere.
  *
  * The trial offer carries the unsubscribe link and headers the function
  * would send, signed with PUBLIC_FUNCTION_URL and UNSUBSCRIBE_SECRET when
  * they are set, with a sample URL and a preview-only secret otherwise.
  */
-import { createUnsubscribeLinks, listUnsubscribeHeaders } from "../email/list_unsubscribe.ts";
-import type { RenderedEmail } from "../email/templates/email.ts";
+import { createUnsubscribeLinks } from "../email/list_unsubscribe.ts";
+import { parseSettings } from "../settings.ts";
 import { parseUnsubscribeSettings } from "../settings/email_compliance.ts";
-import { renderTrialOffer } from "../email/templates/trial_offer.ts";
-import { renderWelcome } from "../email/templates/welcome.ts";
 import { loadEnv } from "./dotenv.ts";
+import {
+  PREVIEW_SAMPLE_ENV,
+  PREVIEW_UNSUBSCRIBE,
+  previewIndex,
+  previewText,
+  renderPreviews,
+} from "./email_preview_pages.ts";
 
-const { env } = await loadEnv(Deno.env.toObject(), new URL("../../.env", import.meta.url));
-const input = {
-  appName: env.APP_NAME || "Acme",
-  appUrl: env.APP_URL || "https://acme.example",
-  firstName: Deno.args[0] ?? "Ada",
-};
+const outIndex = Deno.args.indexOf("--out");
+const outDir = outIndex >= 0 && Deno.args[outIndex + 1]
+  ? new URL(`${Deno.args[outIndex + 1].replace(/\/?$/, "/")}`, `file://${Deno.cwd()}/`)
+  : new URL("../../.email-preview/", import.meta.url);
+
+const { env, note } = await loadEnv(Deno.env.toObject(), new URL("../../.env", import.meta.url));
+const sampled = Object.keys(PREVIEW_SAMPLE_ENV).filter((name) => !env[name]?.trim());
+const settings = parseSettings({
+  ...env,
+  ...Object.fromEntries(sampled.map((name) => [name, PREVIEW_SAMPLE_ENV[name]])),
+  // Previews never send, so the Resend key is not needed.
+  EMAIL_DRY_RUN: "true",
+}).email;
+
+console.log(note);
+if (!settings.ok) {
+  console.error("Cannot render the email previews: the email settings are invalid");
+  for (const problem of settings.problems) console.error(`  - ${problem}`);
+  Deno.exit(1);
+}
+if (sampled.length) console.log(`Sample values for: ${sampled.join(", ")}`);
+
+await Deno.mkdir(outDir, { recursive: true });
 const unsubscribe = parseUnsubscribeSettings(env);
 const unsubscribeUrl = await createUnsubscribeLinks(
-  unsubscribe.ok ? unsubscribe.value : {
-    publicFunctionUrl: "https://project-ref.supabase.co/functions/v1/clerk-events",
-    secrets: ["preview-only-not-a-secret"],
-  },
+  unsubscribe.ok ? unsubscribe.value : PREVIEW_UNSUBSCRIBE,
 )("user_preview");
-const headers: Record<string, Record<string, string>> = {
-  trial_offer: listUnsubscribeHeaders(unsubscribeUrl),
-};
-const outDir = new URL("../../.email-preview/", import.meta.url);
-await Deno.mkdir(outDir, { recursive: true });
-
-const emails: Record<string, RenderedEmail> = {
-  welcome: renderWelcome(input),
-  trial_offer: renderTrialOffer({ ...input, unsubscribeUrl }),
-};
-for (const [kind, email] of Object.entries(emails)) {
-  const html = new URL(`${kind}.html`, outDir);
-  await Deno.writeTextFile(html, email.html);
-  await Deno.writeTextFile(
-    new URL(`${kind}.txt`, outDir),
-    [
-      `Subject: ${email.subject}`,
-      ...Object.entries(headers[kind] ?? {}).map(([name, value]) => `${name}: ${value}`),
-      "",
-      `${email.text}\n`,
-    ].join("\n"),
-  );
-  console.log(`${kind}: "${email.subject}" -> ${html.pathname}`);
+const previews = renderPreviews(settings.value, unsubscribeUrl);
+for (const preview of previews) {
+  const { name, email } = preview;
+  await Deno.writeTextFile(new URL(`${name}.html`, outDir), email.html);
+  await Deno.writeTextFile(new URL(`${name}.txt`, outDir), previewText(preview));
+  console.log(`${name}: "${email.subject}"`);
 }
+const index = new URL("index.html", outDir);
+await Deno.writeTextFile(index, previewIndex(previews));
+console.log(`Open ${index.pathname}`);

@@ -22,7 +22,7 @@ import { type DeliverDeps, deliverEmail, type DeliveryRequest } from "../email/d
 import type { DeliveriesStore, EmailKind } from "../email/deliveries_store.ts";
 import { listUnsubscribeHeaders, type UnsubscribeLinks } from "../email/list_unsubscribe.ts";
 import type { EmailPreferencesStore } from "../email/preferences_store.ts";
-import type { RenderedEmail, TemplateInput } from "../email/templates/email.ts";
+import { type RenderedEmail, type TemplateInput, templateInput } from "../email/templates/email.ts";
 import { renderTrialOffer } from "../email/templates/trial_offer.ts";
 import { renderWelcome } from "../email/templates/welcome.ts";
 import { userCreated, userDeleted } from "../events.ts";
@@ -129,12 +129,9 @@ async function deliver(
   if (typeof to === "string") request = { userId, kind, skipReason: to };
   else if (!to.email) request = { userId, kind, skipReason: "user has no email address" };
   else {
-    const rendered = TEMPLATES[kind]({
-      appName: settings.appName,
-      appUrl: settings.appUrl,
-      firstName: to.firstName,
-      unsubscribeUrl: to.unsubscribeUrl,
-    });
+    const rendered = TEMPLATES[kind](
+      templateInput(settings, { firstName: to.firstName, unsubscribeUrl: to.unsubscribeUrl }),
+    );
     const headers = to.unsubscribeUrl ? listUnsubscribeHeaders(to.unsubscribeUrl) : undefined;
     request = {
       userId,

@@ -40,6 +40,7 @@ export function testEnv(overrides: Env = {}): Env {
     PUBLIC_FUNCTION_URL: TEST_PUBLIC_FUNCTION_URL,
     UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET,
     RESEND_WEBHOOK_SECRET: TEST_RESEND_WEBHOOK_SECRET,
+    EMAIL_POSTAL_ADDRESS: "Acme Inc., 1 Test Street, Testville, TS 00000",
     ...overrides,
   };
 }

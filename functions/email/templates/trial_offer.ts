@@ -1,34 +1,67 @@
 /**
- * The trial-offer email, sent after the onboarding delay (3 days by default).
+ * The trial-offer email, sent ONBOARDING_TRIAL_OFFER_DELAY after sign-up.
+ * Commercial: its footer says why it came, carries the postal address, and
+ * an unsubscribe link (or, until the caller has one, a `mailto:` to the
+ * support address with the subject "Unsubscribe").
  */
-import { escapeHtml } from "../escape_html.ts";
-import { greetingName, htmlFrame, type RenderedEmail, type TemplateInput } from "./email.ts";
+import {
+  days,
+  displayName,
+  greeting,
+  type Inline,
+  postalAddressLine,
+  type RenderedEmail,
+  supportLink,
+  type TemplateInput,
+} from "./email.ts";
+import { joinedAgo } from "./joined_ago.ts";
+import { renderEmail } from "./render.ts";
+
+/** The subject of a `mailto:` unsubscribe request. */
+export const UNSUBSCRIBE_SUBJECT = "Unsubscribe";
 
 /** Renders the trial-offer email. */
 export function renderTrialOffer(input: TemplateInput): RenderedEmail {
-  const name = greetingName(input.firstName);
-  const upgradeUrl = new URL("/upgrade", input.appUrl).href;
-  return {
-    subject: `${name}, try ${input.appName} Pro free for 14 days`,
-    text: [
-      `Hi ${name},`,
-      "",
-      `You have been using ${input.appName} for a few days. Want more?`,
-      "Try every Pro feature free for 14 days, no card needed.",
-      `Start your trial: ${upgradeUrl}`,
-      "",
-      `The ${input.appName} team`,
-      ...(input.unsubscribeUrl ? ["", `Unsubscribe: ${input.unsubscribeUrl}`] : []),
-    ].join("\n"),
-    html: htmlFrame(input, [
-      `Hi ${escapeHtml(name)},`,
-      `You have been using ${escapeHtml(input.appName)} for a few days. Want more?`,
-      "Try every Pro feature free for 14 days, no card needed.",
-      ...(input.unsubscribeUrl
-        ? [
-          `Don't want these emails? <a href="${escapeHtml(input.unsubscribeUrl)}">Unsubscribe</a>.`,
-        ]
-        : []),
-    ], { label: "Start your free trial", href: upgradeUrl }),
-  };
+  const name = displayName(input.firstName);
+  const app = input.appName;
+  const plan = `${app} ${input.copy.trialPlanName}`;
+  const length = days(input.copy.trialDays);
+  const offer = `try ${plan} free for ${length}`;
+  const joined = joinedAgo(input.trialOfferDelay);
+  return renderEmail({
+    subject: name ? `${name}, ${offer}` : capitalize(offer),
+    preheader: `You joined ${app} ${joined}. Every ${plan} feature is yours for ${length}, free.`,
+    heading: capitalize(offer),
+    paragraphs: [
+      [greeting(name)],
+      [`You joined ${app} ${joined}, and we hope it is already useful.`],
+      [`When you are ready for more, try every ${plan} feature free for ${length}.`],
+    ],
+    action: { label: "Start your free trial", href: input.copy.upgradeUrl },
+    closing: [[`Questions about ${plan}? Write to us at `, supportLink(input), "."]],
+    signOff: [`The ${app} team`],
+    footer: [
+      [
+        `You are receiving this email because you signed up for ${app}. `,
+        ...unsubscribe(input),
+      ],
+      postalAddressLine(input),
+    ],
+  }, { appName: app, logoUrl: input.copy.logoUrl });
+}
+
+function unsubscribe(input: TemplateInput): Inline[] {
+  if (input.unsubscribeUrl) {
+    return [{ text: "Unsubscribe from these emails", href: input.unsubscribeUrl }, "."];
+  }
+  const link = supportLink(input, UNSUBSCRIBE_SUBJECT);
+  return [
+    "To stop these emails, write to ",
+    link,
+    ` with the subject "${UNSUBSCRIBE_SUBJECT}".`,
+  ];
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
