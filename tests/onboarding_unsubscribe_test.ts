@@ -79,7 +79,7 @@ Deno.test("the trial offer carries one-click unsubscribe that works", async (t) 
     });
 
     await t.step("the same link is visible in the HTML and the text", () => {
-      assert.ok(offer.text.includes(`Unsubscribe: ${url}`), "text part");
+      assert.ok(offer.text.includes(`Unsubscribe from these emails: ${url}`), "text part");
       assert.ok(offer.html.includes(`href="${url!.replaceAll("&", "&amp;")}"`), "HTML part");
     });
 
