@@ -15,7 +15,7 @@ import { createHealthHandler } from "./http/health.ts";
 import { errorResponse, HttpError } from "./http/http_error.ts";
 import { matchRoute, type Route } from "./http/routes.ts";
 import { createWebhookHandler } from "./http/webhook.ts";
-import { APP_ID, createInngestClient } from "./inngest_client.ts";
+import { APP_ID, createInngestClient, eventApiUrl } from "./inngest_client.ts";
 import { lazy } from "./lazy.ts";
 import { createLogger, errorFields, type Logger } from "./log.ts";
 import {
@@ -31,6 +31,9 @@ import type { DeliveriesStore } from "./email/deliveries_store.ts";
 import type { Mailer } from "./email/mailer.ts";
 import { createOnboardingFunction } from "./workflows/onboarding_emails.ts";
 import { PACKAGE_VERSIONS } from "./versions.ts";
+import { createReadiness, type Readiness } from "./readiness.ts";
+import { devModeRefusal } from "./settings/deployment.ts";
+import { inngestDevCommand, supabaseCommand } from "./dev_commands.ts";
 import { createDeleteUserFunction } from "./workflows/delete_user.ts";
 import { createSyncUserFunction } from "./workflows/sync_user.ts";
 
@@ -44,6 +47,8 @@ export interface AppOptions {
   readonly maxBodyBytes?: number;
   readonly sendDeadlineMs?: number;
   readonly inngestRequestTimeoutMs?: number;
+  /** This function's /inngest URL as the Dev Server should call it (dev mode hints). */
+  readonly devServeUrl?: string;
 }
 
 /** The built app. */
@@ -53,6 +58,8 @@ export interface App {
   /** Absent while the Inngest settings are invalid. */
   readonly inngest?: Inngest;
   readonly functions: readonly InngestFunction.Any[];
+  /** What `/health` reports, for the dev banner; checks are cached. */
+  readonly readiness: () => Promise<Readiness>;
 }
 
 /** Builds the app from `env`, e.g. `Deno.env.toObject()`. */
@@ -62,6 +69,10 @@ export function createApp(env: Env, options: AppOptions = {}): App {
   const problems = allProblems(settings);
   if (problems.length) {
     logger.error("Invalid settings", { problems: problems.join("; ") });
+  }
+  const refusal = devModeRefusal(env);
+  if (refusal) {
+    logger.error("Dev mode refused: /inngest and /webhook answer 503", { reason: refusal });
   }
 
   const inngest = settings.inngest.ok
@@ -99,6 +110,28 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     ? settings.email.value
     : { trialOfferDelay: "3d", maxSendsPerSecond: 2 };
 
+  const inngestSettings = settings.inngest.ok ? settings.inngest.value : undefined;
+  const devMode = inngestSettings?.mode === "dev";
+  const devServerHint = devMode
+    ? `start the Inngest Dev Server: ${
+      inngestDevCommand(options.devServeUrl ?? "<this function's /inngest URL>")
+    }`
+    : undefined;
+  const readiness = createReadiness({
+    settings,
+    checkDatabase: settings.database.ok
+      ? async () => (await callRpc(await supabase(), "clerk_events_health", {})) === "ok"
+      : undefined,
+    databaseHint: devMode
+      ? `start the local stack (${supabaseCommand("start")}), or set SUPABASE_URL and ` +
+        "SUPABASE_SECRET_KEYS to a hosted project's (README: Without Docker)"
+      : undefined,
+    checkInngestDevServer: devMode && inngestSettings
+      ? () => reachable(eventApiUrl(inngestSettings), options.fetch)
+      : undefined,
+    inngestDevServerHint: devServerHint,
+  });
+
   const functions = inngest
     ? [
       createSyncUserFunction(inngest, { users, logger }),
@@ -124,6 +157,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         maxBodyBytes: options.maxBodyBytes,
         sendDeadlineMs: options.sendDeadlineMs,
         waitUntil: options.waitUntil,
+        unreachableHint: devServerHint,
       })
       : unavailable([settings.webhook, settings.inngest]),
     inngest: inngest && settings.inngest.ok
@@ -134,9 +168,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
       appId: APP_ID,
       functionIds: functions.map((fn) => fn.id()),
       versions: PACKAGE_VERSIONS,
-      checkDatabase: settings.database.ok
-        ? async () => (await callRpc(await supabase(), "clerk_events_health", {})) === "ok"
-        : undefined,
+      readiness,
     }),
   };
 
@@ -150,7 +182,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
       return errorResponse(error);
     }
   };
-  return { handler, settings, inngest, functions };
+  return { handler, settings, inngest, functions, readiness };
 }
 
 function required<T>(group: SettingsGroup<T>, action: string): T {
@@ -189,4 +221,15 @@ function unavailable(groups: readonly SettingsGroup<unknown>[]) {
   return (): Promise<Response> => {
     throw new HttpError(503, "not_configured", `Not configured: ${problems.join("; ")}`);
   };
+}
+
+/** Whether anything answers HTTP at `url` (any status counts). */
+async function reachable(url: string, fetcher: typeof fetch = fetch): Promise<boolean> {
+  try {
+    const res = await fetcher(url, { signal: AbortSignal.timeout(1_000) });
+    await res.body?.cancel();
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -8,6 +8,8 @@
  * variable. Values are never included in messages.
  */
 import { z } from "zod";
+import { devModeAllowed, devModeRefusal, LOCAL_WEBHOOK_SECRET } from "./settings/deployment.ts";
+import { type HealthSettings, parseHealth } from "./settings/health.ts";
 
 /** The environment as a plain object, e.g. `Deno.env.toObject()`. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -62,6 +64,7 @@ export interface Settings {
   readonly inngest: SettingsGroup<InngestSettings>;
   readonly database: SettingsGroup<DatabaseSettings>;
   readonly email: SettingsGroup<EmailSettings>;
+  readonly health: SettingsGroup<HealthSettings>;
   readonly presence: Readonly<Record<string, "present" | "missing">>;
 }
 
@@ -87,6 +90,7 @@ export const SETTING_NAMES = [
   "APP_NAME",
   "APP_URL",
   "ONBOARDING_TRIAL_OFFER_DELAY",
+  "HEALTH_TOKEN",
 ] as const;
 
 const INNGEST_ENV_NAMES = SETTING_NAMES.filter((name) => name.startsWith("INNGEST_"));
@@ -132,13 +136,14 @@ export function parseSettings(env: Env): Settings {
     inngest: parseInngest(env),
     database: parseDatabase(env),
     email: parseEmail(env),
+    health: parseHealth(env),
     presence,
   };
 }
 
 /** Every problem of every group, for a start-up log line. */
 export function allProblems(settings: Settings): string[] {
-  return [settings.webhook, settings.inngest, settings.database, settings.email]
+  return [settings.webhook, settings.inngest, settings.database, settings.email, settings.health]
     .flatMap((group) => group.ok ? [] : group.problems);
 }
 
@@ -156,6 +161,11 @@ function parseWebhook(env: Env): SettingsGroup<WebhookSettings> {
   } else if (!secrets.every((s) => s.startsWith("whsec_") && isBase64(s.slice(6)))) {
     problems.push(
       `${name} must be one or more whsec_<base64> secrets separated by spaces`,
+    );
+  } else if (secrets.includes(LOCAL_WEBHOOK_SECRET) && !devModeAllowed(env)) {
+    problems.push(
+      `${name} is the local-only secret from .env.example, accepted only with INNGEST_DEV=1 ` +
+        "on a local machine: set the signing secret of the Clerk endpoint",
     );
   }
   return group(problems, () => ({ signingSecrets: secrets }));
@@ -179,6 +189,8 @@ function parseInngest(env: Env): SettingsGroup<InngestSettings> {
   if (servePath !== undefined && !servePath.startsWith("/")) {
     problems.push("INNGEST_SERVE_PATH must start with /, e.g. /functions/v1/clerk-events/inngest");
   }
+  const refusal = devModeRefusal(env);
+  if (refusal) problems.push(refusal);
   if (mode === "cloud") {
     if (!optional(env.INNGEST_EVENT_KEY)) {
       problems.push("INNGEST_EVENT_KEY is missing: needed to send events to Inngest Cloud");

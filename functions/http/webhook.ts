@@ -12,6 +12,7 @@
 import { clerkEnvelopeSchema } from "../clerk/schemas.ts";
 import { svixHeaders, type Verifier, WebhookVerificationError } from "../clerk/verify.ts";
 import { CLERK_EVENT_PREFIX, dataSchemaFor } from "../events.ts";
+import { InngestUnreachableError } from "../inngest_unreachable.ts";
 import { errorFields, type Logger } from "../log.ts";
 import { HttpError, json } from "./http_error.ts";
 import { readBodyText } from "./read_body.ts";
@@ -42,6 +43,8 @@ export interface WebhookHandlerOptions {
    * it is not cut off mid-request (the edge runtime's `EdgeRuntime.waitUntil`).
    */
   readonly waitUntil?: (promise: Promise<unknown>) => void;
+  /** What to do when Inngest cannot be reached at all, added to the 502 answer. */
+  readonly unreachableHint?: string;
 }
 
 /** Default body limit: 256 KiB. */
@@ -71,6 +74,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions) {
       deadlineMs,
       options.waitUntil,
       () => logger.child(ids),
+      options.unreachableHint,
     );
     const user = (event.data as { id?: unknown }).id;
     // The same line as `logger.child(ids).info(...)`, without building a
@@ -165,6 +169,7 @@ async function sendWithDeadline(
   deadlineMs: number,
   waitUntil: ((promise: Promise<unknown>) => void) | undefined,
   logFor: () => Logger,
+  unreachableHint?: string,
 ): Promise<void> {
   const sending = send();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -189,6 +194,16 @@ async function sendWithDeadline(
     }
   } catch (error) {
     if (error instanceof HttpError) throw error;
+    if (error instanceof InngestUnreachableError) {
+      logFor().error("Webhook not forwarded: could not reach Inngest", { origin: error.origin });
+      const hint = unreachableHint ? `: ${unreachableHint}` : "";
+      throw new HttpError(
+        502,
+        "inngest_unreachable",
+        `Could not reach Inngest at ${error.origin}${hint}`,
+        { cause: error },
+      );
+    }
     logFor().error("Webhook not forwarded: Inngest refused the event", errorFields(error));
     throw new HttpError(502, "inngest_unavailable", "Inngest did not accept the event", {
       cause: error,

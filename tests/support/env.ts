@@ -9,6 +9,8 @@ import { OTHER_SECRET, TEST_SECRET } from "./clerk.ts";
 export const TEST_SIGNING_KEY = "signkey-test-" + "c0ffee".repeat(10) + "abcd";
 /** A second key, for rotation tests. */
 export const TEST_SIGNING_KEY_FALLBACK = "signkey-test-" + "beef".repeat(16);
+/** The token that unlocks the details of `/health` in tests. */
+export const TEST_HEALTH_TOKEN = "test-health-token-" + "5eed".repeat(8);
 /** The service key the PostgREST double maps to `service_role`. */
 export const TEST_SERVICE_KEY = "test-service-role-key";
 
@@ -31,6 +33,7 @@ export function testEnv(overrides: Env = {}): Env {
     EMAIL_FROM: "Acme <hello@acme.test>",
     APP_NAME: "Acme",
     APP_URL: "https://acme.test",
+    HEALTH_TOKEN: TEST_HEALTH_TOKEN,
     ...overrides,
   };
 }
@@ -51,6 +54,7 @@ export const TEST_SECRET_VALUES: readonly string[] = [
   TEST_SERVICE_KEY,
   "test-event-key",
   "re_test_key",
+  TEST_HEALTH_TOKEN,
 ];
 
 const EMAIL_ADDRESS = /[^\s@"'<>]+@[^\s@"'<>]+\.[a-z]{2,}/i;

@@ -43,6 +43,8 @@ export function startEventApi(): EventApi {
     },
   };
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    // The Dev Server answers GET / with its UI; the function probes it so.
+    if (req.method === "GET") return new Response("Inngest event API stand-in");
     count += 1;
     const fault = api.fault(count);
     const body = await req.text();
