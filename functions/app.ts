@@ -113,9 +113,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
   const inngestSettings = settings.inngest.ok ? settings.inngest.value : undefined;
   const devMode = inngestSettings?.mode === "dev";
   const devServerHint = devMode
-    ? `start the Inngest Dev Server: ${
-      inngestDevCommand(options.devServeUrl ?? "<this function's /inngest URL>")
-    }`
+    ? `start it: ${inngestDevCommand(options.devServeUrl ?? "<this function's /inngest URL>")}`
     : undefined;
   const readiness = createReadiness({
     settings,
