@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { SETTING_NAMES } from "../functions/settings.ts";
 import { newMessageId, signedRequest, TEST_SECRET } from "./support/clerk.ts";
-import { TEST_SERVICE_KEY, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
+import { TEST_HEALTH_TOKEN, TEST_SERVICE_KEY, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
 import { startEventApi } from "./support/event_api.ts";
 import { connect } from "./support/database.ts";
 import { startPostgrest } from "./support/postgrest.ts";
@@ -121,7 +121,9 @@ Deno.test("deno task dev serves the function locally until it is stopped", async
     const { origin } = server;
 
     await t.step("health answers 200 under /functions/v1 and names settings only", async () => {
-      const res = await fetch(`${origin}/functions/v1/clerk-events/health`);
+      const res = await fetch(`${origin}/functions/v1/clerk-events/health`, {
+        headers: { authorization: `Bearer ${TEST_HEALTH_TOKEN}` },
+      });
       const text = await res.text();
       assert.equal(res.status, 200, text);
       const body = JSON.parse(text);
@@ -170,7 +172,7 @@ Deno.test("deno task dev serves the function locally until it is stopped", async
       assert.equal(res.status, 404);
     });
 
-    await t.step("the banner lists the routes, the mode and the Dev Server command", () => {
+    await t.step("the banner lists the routes, the mode and how to read /health", () => {
       const output = server!.output();
       for (const route of ["webhook", "inngest", "health"]) {
         assert.ok(output.includes(`${origin}/functions/v1/clerk-events/${route}`), route);
@@ -178,11 +180,12 @@ Deno.test("deno task dev serves the function locally until it is stopped", async
       assert.match(output, /Inngest mode: cloud/);
       assert.ok(
         output.includes(
-          `npx inngest-cli@latest dev -u ${origin}/functions/v1/clerk-events/inngest`,
+          `Health details: curl -H "Authorization: Bearer $HEALTH_TOKEN" ${origin}/functions/v1/clerk-events/health`,
         ),
       );
+      assert.match(output, /Status: ready \(GET .* answers 200\)/);
       assert.match(output, /CLERK_EVENTS_ENV_FILE is empty: using the process environment only/);
-      assert.match(output, /Settings problems: none/);
+      assert.match(output, /Required now: nothing missing/);
       for (const secret of [TEST_SECRET, TEST_SIGNING_KEY, TEST_SERVICE_KEY, "test-event-key"]) {
         assert.ok(!output.includes(secret), "no setting's value is printed");
       }
@@ -220,10 +223,35 @@ Deno.test("deno task dev starts with invalid settings and says what is wrong", a
 
     const output = server.output();
     assert.match(output, /Inngest mode: dev/);
+    assert.match(output, /Status: not ready \(GET .* answers 503\)/);
     assert.match(output, /- CLERK_WEBHOOK_SIGNING_SECRET must be/);
     assert.ok(!output.includes("not-a-secret"), "the invalid value is not printed");
   } finally {
     const status = await server.stop("SIGINT");
     assert.equal(status.code, 0, server.output());
+  }
+});
+
+Deno.test("deno task dev on a busy port says which port and how to change it, in one line", async () => {
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const env: Record<string, string> = { ...baseEnv(), NO_COLOR: "1" };
+    Object.assign(env, { PORT: String(busy.addr.port), CLERK_EVENTS_ENV_FILE: "" });
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: await devCommand(),
+      cwd: REPO_ROOT,
+      clearEnv: true,
+      env,
+      stdin: "null",
+    }).output();
+    assert.equal(code, 1);
+    const lines = (new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr)).trim()
+      .split("\n").filter((line) => !line.startsWith("{")); // start-up log lines are JSON
+    assert.deepEqual(lines, [
+      `Cannot start the dev server: port ${busy.addr.port} is in use; set PORT to a free port, ` +
+      `e.g. PORT=${busy.addr.port + 1} deno task dev`,
+    ]);
+  } finally {
+    busy.close();
   }
 });
