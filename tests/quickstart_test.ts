@@ -13,11 +13,10 @@ import assert from "node:assert/strict";
 import { DEFAULT_PORT } from "../functions/cli/dev.ts";
 import { BANNER_END } from "../functions/cli/banner.ts";
 import { INNGEST_CLI, SUPABASE_CLI } from "../functions/dev_commands.ts";
-import { SETTING_NAMES } from "../functions/settings.ts";
 import { connect } from "./support/database.ts";
 import { startEventApi } from "./support/event_api.ts";
 import { startPostgrest } from "./support/postgrest.ts";
-import { freePort, REPO_ROOT, type Running, start, waitFor } from "./support/process.ts";
+import { freePort, REPO_ROOT, type Running, shellEnv, start, waitFor } from "./support/process.ts";
 
 const README = await Deno.readTextFile(`${REPO_ROOT}/README.md`);
 
@@ -56,14 +55,6 @@ async function freshCopy(): Promise<string> {
   }
   assert.ok(!files.includes(".env"), "a clone has no .env");
   return dir;
-}
-
-/** The environment of this process without the app's settings: what a new user's shell has. */
-function shellEnv(): Record<string, string> {
-  const names = new Set<string>([...SETTING_NAMES, "PORT", "CLERK_EVENTS_ENV_FILE"]);
-  return Object.fromEntries(
-    Object.entries(Deno.env.toObject()).filter(([name]) => !names.has(name)),
-  );
 }
 
 Deno.test("the README's quick start works as written on a fresh clone", async (t) => {

@@ -64,17 +64,22 @@ async function up(path: string, port: number): Promise<Running> {
   return start(Deno.execPath(), await taskArgs("up"), env);
 }
 
+/** Waits until the function, started by `up`, has printed its banner. */
+function untilFunctionBanner(running: Running): Promise<void> {
+  return waitFor(
+    () => running.output().includes(`[function] ${BANNER_END}`),
+    "the function's banner",
+    30_000,
+    running.output,
+  );
+}
+
 Deno.test("deno task up without Docker starts the Dev Server, then the function, and Ctrl+C stops both", async () => {
   const tools = await standIns({ docker: "absent" });
   const port = freePort();
   const running = await up(tools.dir, port);
   try {
-    await waitFor(
-      () => running.output().includes(`[function] ${BANNER_END}`),
-      "the function's banner",
-      30_000,
-      running.output,
-    );
+    await untilFunctionBanner(running);
     const output = running.output();
     assert.match(output, /^\[up\] Docker is not installed: skipping the local Supabase stack/m);
     const serveUrl = `http://127.0.0.1:${port}/functions/v1/clerk-events/inngest`;
@@ -108,12 +113,7 @@ Deno.test("deno task up with Docker starts the stack and applies the migrations 
   const port = freePort();
   const running = await up(tools.dir, port);
   try {
-    await waitFor(
-      () => running.output().includes(`[function] ${BANNER_END}`),
-      "the function's banner",
-      30_000,
-      running.output,
-    );
+    await untilFunctionBanner(running);
     const calls = await tools.calls();
     assert.deepEqual(calls.map((call) => call.replace(/ -u .*/, "")), [
       "docker info",

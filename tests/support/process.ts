@@ -3,6 +3,7 @@
  * bounded waits, and a stop that always ends them.
  */
 import { fileURLToPath } from "node:url";
+import { SETTING_NAMES } from "../../functions/settings.ts";
 
 /** The repository the tests run in. */
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -105,4 +106,12 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The environment of this process without the app's settings: what a new user's shell has. */
+export function shellEnv(): Record<string, string> {
+  const names = new Set<string>([...SETTING_NAMES, "PORT", "CLERK_EVENTS_ENV_FILE"]);
+  return Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([name]) => !names.has(name)),
+  );
 }
