@@ -15,7 +15,7 @@ import { createHealthHandler } from "./http/health.ts";
 import { errorResponse, HttpError } from "./http/http_error.ts";
 import { matchRoute, type Route } from "./http/routes.ts";
 import { createWebhookHandler } from "./http/webhook.ts";
-import { APP_ID, createInngestClient, eventApiUrl } from "./inngest_client.ts";
+import { APP_ID, createInngestClient } from "./inngest_client.ts";
 import { lazy } from "./lazy.ts";
 import { createLogger, errorFields, type Logger } from "./log.ts";
 import {
@@ -31,9 +31,9 @@ import type { DeliveriesStore } from "./email/deliveries_store.ts";
 import type { Mailer } from "./email/mailer.ts";
 import { createOnboardingFunction } from "./workflows/onboarding_emails.ts";
 import { PACKAGE_VERSIONS } from "./versions.ts";
-import { createReadiness, type Readiness } from "./readiness.ts";
+import type { Readiness } from "./readiness.ts";
+import { createAppReadiness } from "./app_readiness.ts";
 import { devModeRefusal } from "./settings/deployment.ts";
-import { inngestDevCommand, supabaseCommand } from "./dev_commands.ts";
 import { createDeleteUserFunction } from "./workflows/delete_user.ts";
 import { createSyncUserFunction } from "./workflows/sync_user.ts";
 
@@ -110,24 +110,13 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     ? settings.email.value
     : { trialOfferDelay: "3d", maxSendsPerSecond: 2 };
 
-  const inngestSettings = settings.inngest.ok ? settings.inngest.value : undefined;
-  const devMode = inngestSettings?.mode === "dev";
-  const devServerHint = devMode
-    ? `start it: ${inngestDevCommand(options.devServeUrl ?? "<this function's /inngest URL>")}`
-    : undefined;
-  const readiness = createReadiness({
+  const { readiness, inngestUnreachableHint } = createAppReadiness({
     settings,
     checkDatabase: settings.database.ok
       ? async () => (await callRpc(await supabase(), "clerk_events_health", {})) === "ok"
       : undefined,
-    databaseHint: devMode
-      ? `start the local stack (${supabaseCommand("start")}), or set SUPABASE_URL and ` +
-        "SUPABASE_SECRET_KEYS to a hosted project's (README: Without Docker)"
-      : undefined,
-    checkInngestDevServer: devMode && inngestSettings
-      ? () => reachable(eventApiUrl(inngestSettings), options.fetch)
-      : undefined,
-    inngestDevServerHint: devServerHint,
+    devServeUrl: options.devServeUrl,
+    fetch: options.fetch,
   });
 
   const functions = inngest
@@ -155,7 +144,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         maxBodyBytes: options.maxBodyBytes,
         sendDeadlineMs: options.sendDeadlineMs,
         waitUntil: options.waitUntil,
-        unreachableHint: devServerHint,
+        unreachableHint: inngestUnreachableHint,
       })
       : unavailable([settings.webhook, settings.inngest]),
     inngest: inngest && settings.inngest.ok
@@ -219,15 +208,4 @@ function unavailable(groups: readonly SettingsGroup<unknown>[]) {
   return (): Promise<Response> => {
     throw new HttpError(503, "not_configured", `Not configured: ${problems.join("; ")}`);
   };
-}
-
-/** Whether anything answers HTTP at `url` (any status counts). */
-async function reachable(url: string, fetcher: typeof fetch = fetch): Promise<boolean> {
-  try {
-    const res = await fetcher(url, { signal: AbortSignal.timeout(1_000) });
-    await res.body?.cancel();
-    return true;
-  } catch {
-    return false;
-  }
 }
