@@ -57,9 +57,11 @@ export function formatBanner(options: BannerOptions): string {
     );
   }
   if (dev) {
-    const state = readiness.inngestDevServer === "reachable" ? "answers" : "no answer";
+    const where = options.devServerUrl ?? "its URL";
     lines.push(
-      `Inngest Dev Server: ${state} at ${options.devServerUrl ?? "its URL"}; start it with:`,
+      readiness.inngestDevServer === "reachable"
+        ? `Inngest Dev Server: answers at ${where} (the command for this function:)`
+        : `Inngest Dev Server: no answer at ${where}; start it with:`,
       `  ${inngestDevCommand(routeUrl(origin, "inngest"))}`,
     );
   }
