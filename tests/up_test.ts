@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { INNGEST_CLI, SUPABASE_CLI } from "../functions/dev_commands.ts";
 import { BANNER_END } from "../functions/cli/banner.ts";
 import { testEnv } from "./support/env.ts";
+import { startEventApi } from "./support/event_api.ts";
 import { alive, freePort, type Running, start, taskArgs, waitFor } from "./support/process.ts";
 
 const SLEEP = "/usr/bin/sleep";
@@ -11,7 +12,9 @@ const SLEEP = "/usr/bin/sleep";
  * `docker`, in a directory that is the whole PATH. Each records its command
  * line; the Dev Server stand-in runs until it is signalled.
  */
-async function standIns(options: { docker: "running" | "stopped" | "absent" }) {
+async function standIns(
+  options: { docker: "running" | "stopped" | "absent"; inngestFails?: boolean },
+) {
   const dir = await Deno.makeTempDir({ prefix: "clerk-events-up-" });
   const log = `${dir}/calls.log`;
   await Deno.writeTextFile(
@@ -20,6 +23,7 @@ async function standIns(options: { docker: "running" | "stopped" | "absent" }) {
 echo "npx $*" >> "${log}"
 case "$*" in
   *inngest-cli*)
+    ${options.inngestFails ? 'echo "Error: port 8288 is already in use" >&2; exit 1' : ""}
     echo $$ > "${dir}/inngest.pid"
     echo "Inngest Dev Server stand-in for $*"
     ${SLEEP} 1000 & child=$!
@@ -48,7 +52,16 @@ esac
   };
 }
 
-async function up(path: string, port: number): Promise<Running> {
+/**
+ * Runs `deno task up` with `path` as the whole PATH, in dev mode, with the
+ * Dev Server's URL at `devServerUrl` (an event API stand-in: the npx
+ * stand-in cannot listen).
+ */
+async function up(
+  path: string,
+  port: number,
+  devServerUrl = "http://127.0.0.1:9/",
+): Promise<Running> {
   const env: Record<string, string> = {
     PATH: path,
     HOME: Deno.env.get("HOME") ?? "/root",
@@ -58,7 +71,15 @@ async function up(path: string, port: number): Promise<Running> {
   };
   const denoDir = Deno.env.get("DENO_DIR");
   if (denoDir) env.DENO_DIR = denoDir;
-  for (const [name, value] of Object.entries(testEnv({ INNGEST_DEV: "1" }))) {
+  for (
+    const [name, value] of Object.entries(
+      testEnv({
+        INNGEST_DEV: devServerUrl,
+        INNGEST_EVENT_API_BASE_URL: undefined,
+        INNGEST_BASE_URL: undefined,
+      }),
+    )
+  ) {
     if (value !== undefined) env[name] = value;
   }
   return start(Deno.execPath(), await taskArgs("up"), env);
@@ -77,7 +98,8 @@ function untilFunctionBanner(running: Running): Promise<void> {
 Deno.test("deno task up without Docker starts the Dev Server, then the function, and Ctrl+C stops both", async () => {
   const tools = await standIns({ docker: "absent" });
   const port = freePort();
-  const running = await up(tools.dir, port);
+  const devServer = startEventApi();
+  const running = await up(tools.dir, port, devServer.url);
   try {
     await untilFunctionBanner(running);
     const output = running.output();
@@ -87,6 +109,9 @@ Deno.test("deno task up without Docker starts the Dev Server, then the function,
       `npx --yes ${INNGEST_CLI} dev --no-discovery -u ${serveUrl}`,
     ]);
     assert.match(output, /^\[inngest\] Inngest Dev Server stand-in for /m);
+    // The function starts once the Dev Server answers, so its banner finds it.
+    assert.match(output, /^\[up\] The Inngest Dev Server answers at http:/m);
+    assert.match(output, /^\[function\] Inngest Dev Server: answers at /m);
     assert.match(output, /^\[function\] Inngest mode: dev/m);
     // The URL the Dev Server was given is where the function answers.
     const res = await fetch(serveUrl.replace(/inngest$/, "health"));
@@ -104,6 +129,7 @@ Deno.test("deno task up without Docker starts the Dev Server, then the function,
     await assert.rejects(fetch(serveUrl), "the function is stopped");
   } finally {
     await running.stop("SIGKILL");
+    await devServer.close();
     await tools.remove();
   }
 });
@@ -111,7 +137,8 @@ Deno.test("deno task up without Docker starts the Dev Server, then the function,
 Deno.test("deno task up with Docker starts the stack and applies the migrations first", async () => {
   const tools = await standIns({ docker: "running" });
   const port = freePort();
-  const running = await up(tools.dir, port);
+  const devServer = startEventApi();
+  const running = await up(tools.dir, port, devServer.url);
   try {
     await untilFunctionBanner(running);
     const calls = await tools.calls();
@@ -125,6 +152,7 @@ Deno.test("deno task up with Docker starts the stack and applies the migrations 
   } finally {
     const status = await running.stop("SIGTERM");
     assert.equal(status.code, 0, running.output());
+    await devServer.close();
     await tools.remove();
   }
 });
@@ -143,5 +171,21 @@ Deno.test("deno task up without npx says what to install in one line", async () 
   } finally {
     await running.stop("SIGKILL");
     await Deno.remove(empty, { recursive: true });
+  }
+});
+
+Deno.test("deno task up stops, without starting the function, when the Dev Server exits", async () => {
+  const tools = await standIns({ docker: "absent", inngestFails: true });
+  const running = await up(tools.dir, freePort());
+  try {
+    const status = await running.status;
+    assert.equal(status.code, 1, running.output());
+    const output = running.output();
+    assert.match(output, /^\[inngest\] Error: port 8288 is already in use$/m);
+    assert.match(output, /^\[up\] inngest exited with code 1: stopping inngest$/m);
+    assert.doesNotMatch(output, /\[function\]/, "the function was not started");
+  } finally {
+    await running.stop("SIGKILL");
+    await tools.remove();
   }
 });

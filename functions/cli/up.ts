@@ -13,11 +13,16 @@
  * A missing prerequisite gets one line that says what to install.
  */
 import { INNGEST_CLI, SUPABASE_CLI } from "../dev_commands.ts";
+import { eventApiUrl } from "../inngest_client.ts";
+import { parseSettings } from "../settings.ts";
 import { routeUrl } from "./banner.ts";
 import { parsePort } from "./dev.ts";
 import { loadEnv } from "./dotenv.ts";
 
 const REPO_ROOT = new URL("../../", import.meta.url);
+
+/** How long the function's start waits for the Dev Server to answer. */
+const DEV_SERVER_WAIT_MS = 30_000;
 
 /** A started child process with its prefixed output. */
 interface Child {
@@ -101,6 +106,28 @@ async function step(name: string, args: string[], env: Record<string, string>): 
   }
 }
 
+/**
+ * Waits until the Dev Server answers at `url`, so that the function's banner
+ * finds it, or until it exits or DEV_SERVER_WAIT_MS pass; says which.
+ */
+async function untilAnswers(url: string, devServer: Child): Promise<void> {
+  let exited = false;
+  devServer.done.then(() => exited = true);
+  say(`Waiting for the Inngest Dev Server at ${url} (up to ${DEV_SERVER_WAIT_MS / 1000} s)`);
+  const deadline = Date.now() + DEV_SERVER_WAIT_MS;
+  while (!exited && Date.now() < deadline) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      await res.body?.cancel();
+      say(`The Inngest Dev Server answers at ${url}`);
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  if (!exited) say(`No answer from the Inngest Dev Server at ${url}: starting the function anyway`);
+}
+
 /** The `deno task dev` command line from deno.json, run with this deno. */
 async function devCommand(): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", REPO_ROOT)));
@@ -129,6 +156,9 @@ async function main(): Promise<number> {
 
   const children: Child[] = [];
   let stopping = false;
+  let interrupted = false;
+  let allStopped: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => allStopped = resolve);
   const stopAll = async (reason: string) => {
     if (stopping) return;
     stopping = true;
@@ -147,37 +177,41 @@ async function main(): Promise<number> {
     }, 10_000);
     await Promise.all(children.map((c) => c.done));
     clearTimeout(killer);
+    allStopped();
+  };
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const signal of signals) {
+    Deno.addSignalListener(signal, () => {
+      interrupted = true;
+      stopAll(`Received ${signal}`);
+    });
+  }
+  /** Starts a long-running child; when it exits, the others are stopped. */
+  const run = (name: string, command: string, args: string[]) => {
+    const child = spawn(name, command, args, processEnv);
+    children.push(child);
+    child.done.then((status) => stopAll(`${name} exited with code ${status.code}`));
+    return child;
   };
 
   say(`Starting the Inngest Dev Server (${INNGEST_CLI}) for ${serveUrl}`);
-  children.push(
-    spawn(
-      "inngest",
-      "npx",
-      ["--yes", INNGEST_CLI, "dev", "--no-discovery", "-u", serveUrl],
-      processEnv,
-    ),
-  );
-  say("Starting the function (deno task dev)");
-  children.push(spawn("function", Deno.execPath(), await devCommand(), processEnv));
-
-  let interrupted = false;
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  const stopped = new Promise<void>((resolve) => {
-    for (const signal of signals) {
-      Deno.addSignalListener(signal, () => {
-        interrupted = true;
-        stopAll(`Received ${signal}`).then(resolve);
-      });
-    }
-  });
-  const firstExit = Promise.race(
-    children.map((child) => child.done.then((status) => ({ child, status }))),
-  ).then(async ({ child, status }) => {
-    if (!stopping) await stopAll(`${child.name} exited with code ${status.code}`);
-  });
-  await Promise.race([stopped, firstExit]);
-  await Promise.all(children.map((c) => c.done));
+  const devServer = run("inngest", "npx", [
+    "--yes",
+    INNGEST_CLI,
+    "dev",
+    "--no-discovery",
+    "-u",
+    serveUrl,
+  ]);
+  const inngest = parseSettings(env).inngest;
+  if (inngest.ok && inngest.value.mode === "dev") {
+    await untilAnswers(eventApiUrl(inngest.value), devServer);
+  }
+  if (!stopping) {
+    say("Starting the function (deno task dev)");
+    run("function", Deno.execPath(), await devCommand());
+  }
+  await stopped;
   say("Stopped");
   return interrupted ? 0 : 1;
 }
