@@ -36,6 +36,9 @@ import { createResendWebhookHandler } from "./http/resend_webhook.ts";
 import { createUnsubscribeHandler } from "./http/unsubscribe.ts";
 import { createOnboardingFunction } from "./workflows/onboarding_emails.ts";
 import { PACKAGE_VERSIONS } from "./versions.ts";
+import type { Readiness } from "./readiness.ts";
+import { createAppReadiness } from "./app_readiness.ts";
+import { devModeRefusal } from "./settings/deployment.ts";
 import { createDeleteUserFunction } from "./workflows/delete_user.ts";
 import { createSyncUserFunction } from "./workflows/sync_user.ts";
 
@@ -49,6 +52,8 @@ export interface AppOptions {
   readonly maxBodyBytes?: number;
   readonly sendDeadlineMs?: number;
   readonly inngestRequestTimeoutMs?: number;
+  /** This function's /inngest URL as the Dev Server should call it (dev mode hints). */
+  readonly devServeUrl?: string;
 }
 
 /** The built app. */
@@ -58,6 +63,8 @@ export interface App {
   /** Absent while the Inngest settings are invalid. */
   readonly inngest?: Inngest;
   readonly functions: readonly InngestFunction.Any[];
+  /** What `/health` reports, for the dev banner; checks are cached. */
+  readonly readiness: () => Promise<Readiness>;
 }
 
 /** Builds the app from `env`, e.g. `Deno.env.toObject()`. */
@@ -67,6 +74,10 @@ export function createApp(env: Env, options: AppOptions = {}): App {
   const problems = allProblems(settings);
   if (problems.length) {
     logger.error("Invalid settings", { problems: problems.join("; ") });
+  }
+  const refusal = devModeRefusal(env);
+  if (refusal) {
+    logger.error("Dev mode refused: /inngest and /webhook answer 503", { reason: refusal });
   }
 
   const inngest = settings.inngest.ok
@@ -111,6 +122,15 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     ? settings.email.value
     : { trialOfferDelay: "3d", maxSendsPerSecond: 2 };
 
+  const { readiness, inngestUnreachableHint } = createAppReadiness({
+    settings,
+    checkDatabase: settings.database.ok
+      ? async () => (await callRpc(await supabase(), "clerk_events_health", {})) === "ok"
+      : undefined,
+    devServeUrl: options.devServeUrl,
+    fetch: options.fetch,
+  });
+
   const functions = inngest
     ? [
       createSyncUserFunction(inngest, { users, logger }),
@@ -138,6 +158,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         maxBodyBytes: options.maxBodyBytes,
         sendDeadlineMs: options.sendDeadlineMs,
         waitUntil: options.waitUntil,
+        unreachableHint: inngestUnreachableHint,
       })
       : unavailable([settings.webhook, settings.inngest]),
     inngest: inngest && settings.inngest.ok
@@ -164,9 +185,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
       appId: APP_ID,
       functionIds: functions.map((fn) => fn.id()),
       versions: PACKAGE_VERSIONS,
-      checkDatabase: settings.database.ok
-        ? async () => (await callRpc(await supabase(), "clerk_events_health", {})) === "ok"
-        : undefined,
+      readiness,
     }),
   };
 
@@ -180,7 +199,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
       return errorResponse(error);
     }
   };
-  return { handler, settings, inngest, functions };
+  return { handler, settings, inngest, functions, readiness };
 }
 
 function required<T>(group: SettingsGroup<T>, action: string): T {

@@ -5,6 +5,7 @@ import { Inngest } from "inngest";
 import type { InngestSettings } from "./settings.ts";
 import type { Logger } from "./log.ts";
 import { inngestLogger } from "./inngest_logger.ts";
+import { InngestUnreachableError } from "./inngest_unreachable.ts";
 
 /** The app id that Inngest Cloud and the Dev Server know this app by. */
 export const APP_ID = "clerk-events";
@@ -72,8 +73,26 @@ async function fetchWithTimeout(
   init?.signal?.addEventListener("abort", abort, { once: true });
   try {
     return await baseFetch(input, { ...init, signal: controller.signal });
+  } catch (error) {
+    // An abort is a timeout or the caller's; anything else thrown by fetch
+    // means that no answer came at all.
+    if (controller.signal.aborted) throw error;
+    const url = input instanceof Request ? input.url : String(input);
+    throw new InngestUnreachableError(new URL(url).origin, error);
   } finally {
     clearTimeout(timer);
     init?.signal?.removeEventListener("abort", abort);
   }
+}
+
+/**
+ * Where the SDK sends events with these settings, as it resolves it:
+ * INNGEST_EVENT_API_BASE_URL, INNGEST_BASE_URL, INNGEST_DEV as a URL, then
+ * the Dev Server's default (dev mode) or Inngest Cloud.
+ */
+export function eventApiUrl(settings: InngestSettings): string {
+  const { env } = settings;
+  const devUrl = /^https?:\/\//i.test(env.INNGEST_DEV ?? "") ? env.INNGEST_DEV : undefined;
+  return env.INNGEST_EVENT_API_BASE_URL ?? env.INNGEST_BASE_URL ?? devUrl ??
+    (settings.mode === "dev" ? "http://localhost:8288/" : "https://inn.gs/");
 }

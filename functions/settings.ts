@@ -20,6 +20,8 @@ import {
   type EmailCopySettings,
   parseEmailCopy,
 } from "./settings/email_copy.ts";
+import { devModeAllowed, devModeRefusal, LOCAL_WEBHOOK_SECRET } from "./settings/deployment.ts";
+import { type HealthSettings, parseHealth } from "./settings/health.ts";
 
 /** The environment as a plain object, e.g. `Deno.env.toObject()`. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -78,6 +80,7 @@ export interface Settings {
   readonly email: SettingsGroup<EmailSettings>;
   readonly unsubscribe: SettingsGroup<UnsubscribeSettings>;
   readonly resendWebhook: SettingsGroup<ResendWebhookSettings>;
+  readonly health: SettingsGroup<HealthSettings>;
   readonly presence: Readonly<Record<string, "present" | "missing">>;
 }
 
@@ -105,6 +108,7 @@ export const SETTING_NAMES = [
   "ONBOARDING_TRIAL_OFFER_DELAY",
   ...EMAIL_COMPLIANCE_SETTING_NAMES,
   ...EMAIL_COPY_SETTING_NAMES,
+  "HEALTH_TOKEN",
 ] as const;
 
 const INNGEST_ENV_NAMES = SETTING_NAMES.filter((name) => name.startsWith("INNGEST_"));
@@ -152,6 +156,7 @@ export function parseSettings(env: Env): Settings {
     email: parseEmail(env),
     unsubscribe: parseUnsubscribeSettings(env),
     resendWebhook: parseResendWebhookSettings(env),
+    health: parseHealth(env),
     presence,
   };
 }
@@ -165,6 +170,7 @@ export function allProblems(settings: Settings): string[] {
     settings.email,
     settings.unsubscribe,
     settings.resendWebhook,
+    settings.health,
   ];
   return groups
     .flatMap((group) => group.ok ? [] : group.problems);
@@ -184,6 +190,11 @@ function parseWebhook(env: Env): SettingsGroup<WebhookSettings> {
   } else if (!secrets.every((s) => s.startsWith("whsec_") && isBase64(s.slice(6)))) {
     problems.push(
       `${name} must be one or more whsec_<base64> secrets separated by spaces`,
+    );
+  } else if (secrets.includes(LOCAL_WEBHOOK_SECRET) && !devModeAllowed(env)) {
+    problems.push(
+      `${name} is the local-only secret from .env.example, accepted only with INNGEST_DEV=1 ` +
+        "on a local machine: set the signing secret of the Clerk endpoint",
     );
   }
   return group(problems, () => ({ signingSecrets: secrets }));
@@ -207,6 +218,8 @@ function parseInngest(env: Env): SettingsGroup<InngestSettings> {
   if (servePath !== undefined && !servePath.startsWith("/")) {
     problems.push("INNGEST_SERVE_PATH must start with /, e.g. /functions/v1/clerk-events/inngest");
   }
+  const refusal = devModeRefusal(env);
+  if (refusal) problems.push(refusal);
   if (mode === "cloud") {
     if (!optional(env.INNGEST_EVENT_KEY)) {
       problems.push("INNGEST_EVENT_KEY is missing: needed to send events to Inngest Cloud");

@@ -1,38 +1,13 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import { SETTING_NAMES } from "../functions/settings.ts";
+import { BANNER_END } from "../functions/cli/banner.ts";
 import { newMessageId, signedRequest, TEST_SECRET } from "./support/clerk.ts";
-import { scanLogText, TEST_SERVICE_KEY, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
+import { TEST_HEALTH_TOKEN, TEST_SERVICE_KEY, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
 import { startEventApi } from "./support/event_api.ts";
 import { connect } from "./support/database.ts";
 import { startPostgrest } from "./support/postgrest.ts";
+import { freePort, REPO_ROOT, shellEnv, start, taskArgs, waitFor } from "./support/process.ts";
 
-const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const STARTUP_TIMEOUT_MS = 20_000;
-const BANNER_END = "Press Ctrl+C to stop.";
-
-/** The `deno task dev` command line from deno.json, run with this test's deno. */
-async function devCommand(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}/deno.json`));
-  const [deno, ...args] = String(config.tasks.dev).split(/\s+/);
-  assert.equal(deno, "deno");
-  return args;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
-}
-
-/** The environment of this process without any of the app's settings. */
-function baseEnv(): Record<string, string> {
-  const names = new Set<string>([...SETTING_NAMES, "PORT", "CLERK_EVENTS_ENV_FILE"]);
-  return Object.fromEntries(
-    Object.entries(Deno.env.toObject()).filter(([name]) => !names.has(name)),
-  );
-}
 
 interface DevServer {
   readonly origin: string;
@@ -44,71 +19,28 @@ interface DevServer {
 
 /**
  * Starts `deno task dev` with exactly `settings` (and no `.env` file: an
- * empty CLERK_EVENTS_ENV_FILE) and waits until the health route answers.
+ * empty CLERK_EVENTS_ENV_FILE) and waits for its banner, which it prints
+ * once it listens.
  */
 async function startDevServer(settings: Record<string, string | undefined>): Promise<DevServer> {
   const port = freePort();
-  const env: Record<string, string> = { ...baseEnv(), NO_COLOR: "1" };
+  const env: Record<string, string> = { ...shellEnv(), NO_COLOR: "1" };
   for (const [name, value] of Object.entries(settings)) if (value !== undefined) env[name] = value;
   Object.assign(env, { PORT: String(port), CLERK_EVENTS_ENV_FILE: "" });
-
-  const child = new Deno.Command(Deno.execPath(), {
-    args: await devCommand(),
-    cwd: REPO_ROOT,
-    clearEnv: true,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let output = "";
-  const drain = (stream: ReadableStream<Uint8Array>) =>
-    stream.pipeThrough(new TextDecoderStream()).pipeTo(
-      new WritableStream({ write: (chunk) => void (output += chunk) }),
+  const running = start(Deno.execPath(), await taskArgs("dev"), env);
+  try {
+    await waitFor(
+      () => running.output().includes(BANNER_END) || running.exited(),
+      "the banner of deno task dev",
+      STARTUP_TIMEOUT_MS,
+      running.output,
     );
-  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
-
-  let exited = false;
-  let scanned = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
-  const server: DevServer = {
-    origin: `http://127.0.0.1:${port}`,
-    output: () => output,
-    stop: async (signal = "SIGTERM") => {
-      if (!exited) child.kill(signal);
-      const timer = setTimeout(() => !exited && child.kill("SIGKILL"), 5_000);
-      try {
-        const result = await status;
-        await drained;
-        // Everything the dev server printed goes through the same log scan.
-        if (!scanned) scanLogText(output, "deno task dev");
-        scanned = true;
-        return result;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-  };
-
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  while (true) {
-    try {
-      const res = await fetch(`${server.origin}/functions/v1/clerk-events/health`);
-      await res.body?.cancel();
-      // The banner is printed before the first answer, but may still be in the pipe.
-      if (output.includes(BANNER_END)) return server;
-      throw new Error("The banner is not there yet");
-    } catch {
-      if (exited || Date.now() > deadline) {
-        await server.stop("SIGKILL");
-        throw new Error(`Cannot start the dev server: no answer on ${server.origin}\n${output}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    if (running.exited()) throw new Error(`Cannot start the dev server:\n${running.output()}`);
+  } catch (error) {
+    await running.stop("SIGKILL");
+    throw error;
   }
+  return { origin: `http://127.0.0.1:${port}`, output: running.output, stop: running.stop };
 }
 
 Deno.test("deno task dev serves the function locally until it is stopped", async (t) => {
@@ -125,7 +57,9 @@ Deno.test("deno task dev serves the function locally until it is stopped", async
     const { origin } = server;
 
     await t.step("health answers 200 under /functions/v1 and names settings only", async () => {
-      const res = await fetch(`${origin}/functions/v1/clerk-events/health`);
+      const res = await fetch(`${origin}/functions/v1/clerk-events/health`, {
+        headers: { authorization: `Bearer ${TEST_HEALTH_TOKEN}` },
+      });
       const text = await res.text();
       assert.equal(res.status, 200, text);
       const body = JSON.parse(text);
@@ -174,7 +108,7 @@ Deno.test("deno task dev serves the function locally until it is stopped", async
       assert.equal(res.status, 404);
     });
 
-    await t.step("the banner lists the routes, the mode and the Dev Server command", () => {
+    await t.step("the banner lists the routes, the mode and how to read /health", () => {
       const output = server!.output();
       for (const route of ["webhook", "inngest", "health"]) {
         assert.ok(output.includes(`${origin}/functions/v1/clerk-events/${route}`), route);
@@ -182,11 +116,12 @@ Deno.test("deno task dev serves the function locally until it is stopped", async
       assert.match(output, /Inngest mode: cloud/);
       assert.ok(
         output.includes(
-          `npx inngest-cli@latest dev -u ${origin}/functions/v1/clerk-events/inngest`,
+          `Health details: curl -H "Authorization: Bearer $HEALTH_TOKEN" ${origin}/functions/v1/clerk-events/health`,
         ),
       );
+      assert.match(output, /Status: ready \(GET .* answers 200\)/);
       assert.match(output, /CLERK_EVENTS_ENV_FILE is empty: using the process environment only/);
-      assert.match(output, /Settings problems: none/);
+      assert.match(output, /Required now: nothing missing/);
       for (const secret of [TEST_SECRET, TEST_SIGNING_KEY, TEST_SERVICE_KEY, "test-event-key"]) {
         assert.ok(!output.includes(secret), "no setting's value is printed");
       }
@@ -224,10 +159,35 @@ Deno.test("deno task dev starts with invalid settings and says what is wrong", a
 
     const output = server.output();
     assert.match(output, /Inngest mode: dev/);
+    assert.match(output, /Status: not ready \(GET .* answers 503\)/);
     assert.match(output, /- CLERK_WEBHOOK_SIGNING_SECRET must be/);
     assert.ok(!output.includes("not-a-secret"), "the invalid value is not printed");
   } finally {
     const status = await server.stop("SIGINT");
     assert.equal(status.code, 0, server.output());
+  }
+});
+
+Deno.test("deno task dev on a busy port says which port and how to change it, in one line", async () => {
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const env: Record<string, string> = { ...shellEnv(), NO_COLOR: "1" };
+    Object.assign(env, { PORT: String(busy.addr.port), CLERK_EVENTS_ENV_FILE: "" });
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: await taskArgs("dev"),
+      cwd: REPO_ROOT,
+      clearEnv: true,
+      env,
+      stdin: "null",
+    }).output();
+    assert.equal(code, 1);
+    const lines = (new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr)).trim()
+      .split("\n").filter((line) => !line.startsWith("{")); // start-up log lines are JSON
+    assert.deepEqual(lines, [
+      `Cannot start the dev server: port ${busy.addr.port} is in use; set PORT to a free port, ` +
+      `e.g. PORT=${busy.addr.port + 1} deno task dev`,
+    ]);
+  } finally {
+    busy.close();
   }
 });

@@ -5,7 +5,7 @@ import { within } from "./support/bounded.ts";
 import { type App, createApp } from "../functions/app.ts";
 import { clerkPayload, newMessageId, newUserId } from "./support/clerk.ts";
 import { connect } from "./support/database.ts";
-import { captureLogs, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
+import { captureLogs, TEST_HEALTH_TOKEN, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
 import { driveRun, type RunEvent } from "./support/inngest_cloud.ts";
 import { type Postgrest, startPostgrest } from "./support/postgrest.ts";
 import { type ResendApi, startResendApi } from "./support/resend_api.ts";
@@ -259,7 +259,11 @@ Deno.test("without RESEND_API_KEY the step fails with a clear message", async ()
     const { error } = await runOnboarding(app, created(newUserId()));
     assert.match((error as Error).message, /RESEND_API_KEY is missing/);
     assert.equal(resend.requests, 0);
-    const health = await app.handler(new Request("http://localhost/clerk-events/health"));
+    const health = await app.handler(
+      new Request("http://localhost/clerk-events/health", {
+        headers: { authorization: `Bearer ${TEST_HEALTH_TOKEN}` },
+      }),
+    );
     assert.equal(health.status, 503);
     const body = await health.json();
     assert.equal(body.settings.RESEND_API_KEY, "missing");

@@ -316,7 +316,37 @@ Deno.test("webhook:send posts signed deliveries and reports them", async (t) => 
     const result = await runSender(["--url", url, "--secret", TEST_SECRET]);
     assert.equal(result.code, 1);
     assert.match(result.stdout, /^no answer msg_/m);
+    assert.match(
+      result.stderr,
+      /^The function is not running at http:\/\/127\.0\.0\.1:\d+: start it with deno task dev/m,
+    );
   });
+
+  await t.step(
+    "a function that could not reach Inngest is told apart from a down function",
+    async () => {
+      const message = "Could not reach Inngest at http://localhost:8288: start it: npx ...";
+      const server = Deno.serve(
+        { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+        () => Response.json({ error: "inngest_unreachable", message }, { status: 502 }),
+      );
+      try {
+        const result = await runSender([
+          "--url",
+          `http://127.0.0.1:${server.addr.port}/functions/v1/clerk-events/webhook`,
+          "--secret",
+          TEST_SECRET,
+        ]);
+        assert.equal(result.code, 1);
+        assert.ok(
+          result.stderr.includes(`The function is up, but Inngest is not: ${message}`),
+          result.stderr,
+        );
+      } finally {
+        await server.shutdown();
+      }
+    },
+  );
 
   await t.step("bad options exit with 2 and say what is wrong", async () => {
     const cases: [string[], RegExp][] = [

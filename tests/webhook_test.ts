@@ -375,3 +375,32 @@ Deno.test("webhook answers 503 naming the problem while its settings are invalid
     assert.equal(api.requests(), 0);
   }, { CLERK_WEBHOOK_SIGNING_SECRET: undefined });
 });
+
+Deno.test("webhook says 'could not reach' when nothing answers at Inngest's URL", async (t) => {
+  const closed = startEventApi();
+  const url = closed.url;
+  await closed.close();
+  for (const mode of ["cloud", "dev"] as const) {
+    await t.step(`${mode} mode: 502 inngest_unreachable naming the URL`, async () => {
+      const logs = captureLogs();
+      const app = createApp(
+        testEnv({ INNGEST_EVENT_API_BASE_URL: url, INNGEST_DEV: mode === "dev" ? "1" : "0" }),
+        {
+          logger: logs.logger,
+          devServeUrl: "http://127.0.0.1:8930/functions/v1/clerk-events/inngest",
+        },
+      );
+      const res = await app.handler(signedRequest(clerkPayload("user.created")));
+      const body = await res.json();
+      assert.equal(res.status, 502);
+      assert.equal(body.error, "inngest_unreachable");
+      assert.match(body.message, new RegExp(`^Could not reach Inngest at ${new URL(url).origin}`));
+      assert.doesNotMatch(body.message, /refused|did not accept/);
+      if (mode === "dev") {
+        assert.match(body.message, /start it: npx --yes inngest-cli@\d+\.\d+\.\d+ dev .*-u http/);
+      }
+      const line = logs.records().find((r) => r.level === "error");
+      assert.equal(line?.msg, "Webhook not forwarded: could not reach Inngest");
+    });
+  }
+});

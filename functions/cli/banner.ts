@@ -1,16 +1,23 @@
 /**
  * The start-up banner of `deno task dev`: where the routes are, how Inngest
- * is set up, and what is wrong with the settings. It names settings, never
- * their values.
+ * is set up, and what is required now, from the same readiness check as
+ * `/health`, so that the two always agree. It names settings, never their
+ * values.
  */
+import { inngestDevCommand } from "../dev_commands.ts";
 import { FUNCTION_NAME, type Route } from "../http/routes.ts";
-import { allProblems, type Settings } from "../settings.ts";
+import type { Readiness } from "../readiness.ts";
+import type { Settings } from "../settings.ts";
 
 /** What {@link formatBanner} describes. */
 export interface BannerOptions {
-  /** Where the server listens, e.g. `http://127.0.0.1:54321`. */
+  /** Where the server listens, e.g. `http://127.0.0.1:8930`. */
   readonly origin: string;
   readonly settings: Settings;
+  /** What `/health` would answer now. */
+  readonly readiness: Readiness;
+  /** Where the Inngest Dev Server is expected (dev mode). */
+  readonly devServerUrl?: string;
   /** Where the environment came from, one line. */
   readonly envNote: string;
 }
@@ -23,6 +30,9 @@ const METHODS: Record<Route, string> = {
   "resend-webhook": "POST",
 };
 
+/** The last line of the banner. */
+export const BANNER_END = "Press Ctrl+C to stop.";
+
 /** The full local URL of `route`, with the `/functions/v1` prefix Supabase uses. */
 export function routeUrl(origin: string, route: Route): string {
   return `${origin}/functions/v1/${FUNCTION_NAME}/${route}`;
@@ -30,7 +40,7 @@ export function routeUrl(origin: string, route: Route): string {
 
 /** The banner as plain text, one line per item. */
 export function formatBanner(options: BannerOptions): string {
-  const { origin, settings } = options;
+  const { origin, settings, readiness } = options;
   const lines = [`${FUNCTION_NAME} dev server`, "", "Routes:"];
   for (const route of Object.keys(METHODS) as Route[]) {
     lines.push(`  ${route.padEnd(14)} ${METHODS[route].padEnd(15)} ${routeUrl(origin, route)}`);
@@ -38,33 +48,49 @@ export function formatBanner(options: BannerOptions): string {
   lines.push("");
 
   const inngest = settings.inngest;
+  const dev = inngest.ok && inngest.value.mode === "dev";
   if (!inngest.ok) {
     lines.push("Inngest mode: unknown (the Inngest settings are invalid, see below)");
-  } else if (inngest.value.mode === "dev") {
+  } else if (dev) {
     lines.push("Inngest mode: dev (events go to the Inngest Dev Server; no keys needed)");
   } else {
     lines.push(
       "Inngest mode: cloud (events go to Inngest Cloud; set INNGEST_DEV=1 for local runs)",
     );
   }
-  lines.push(
-    "Inngest Dev Server:",
-    `  npx inngest-cli@latest dev -u ${routeUrl(origin, "inngest")}`,
-    "",
-    `Environment: ${options.envNote}`,
-  );
-
-  const missing = Object.entries(settings.presence)
-    .filter(([, state]) => state === "missing")
-    .map(([name]) => name);
-  lines.push(`Settings not set: ${missing.length ? missing.join(", ") : "none"}`);
-  const problems = allProblems(settings);
-  if (problems.length) {
-    lines.push("Settings problems (the routes that need them answer 503):");
-    for (const problem of problems) lines.push(`  - ${problem}`);
-  } else {
-    lines.push("Settings problems: none");
+  if (dev) {
+    const where = options.devServerUrl ?? "its URL";
+    lines.push(
+      readiness.inngestDevServer === "reachable"
+        ? `Inngest Dev Server: answers at ${where} (the command for this function:)`
+        : `Inngest Dev Server: no answer at ${where}; start it with:`,
+      `  ${inngestDevCommand(routeUrl(origin, "inngest"))}`,
+    );
   }
-  lines.push("", "Send a signed test webhook: deno task webhook:send", "Press Ctrl+C to stop.");
+  lines.push(`Database: ${readiness.database.replace("_", " ")} (SUPABASE_URL)`, "");
+
+  lines.push(`Environment: ${options.envNote}`);
+  const health = routeUrl(origin, "health");
+  if (readiness.ready) {
+    lines.push(`Status: ready (GET ${health} answers 200)`, "Required now: nothing missing");
+  } else {
+    lines.push(
+      `Status: not ready (GET ${health} answers 503)`,
+      "Required now, missing or wrong (the routes that need them answer 503):",
+    );
+    for (const problem of readiness.problems) lines.push(`  - ${problem}`);
+  }
+  const optional = readiness.optionalUnset;
+  lines.push(
+    `Optional ${dev ? "in dev mode" : "now"}, not set: ${
+      optional.length ? optional.join(", ") : "none"
+    }`,
+    dev
+      ? `Health details: curl ${health} (shown to anyone in dev mode)`
+      : `Health details: curl -H "Authorization: Bearer $HEALTH_TOKEN" ${health}`,
+    "",
+    "Send a signed test webhook: deno task webhook:send",
+    BANNER_END,
+  );
   return lines.join("\n");
 }

@@ -1,25 +1,29 @@
 /**
  * `deno task dev`: serves the whole function locally, the way Supabase would,
- * at `http://127.0.0.1:54321/functions/v1/clerk-events/{webhook,inngest,health}`.
+ * at `http://127.0.0.1:8930/functions/v1/clerk-events/{webhook,inngest,health}`.
+ * The port is not the Supabase stack's (54321 to 54324 and their neighbours)
+ * nor the Inngest Dev Server's (8288, 8289), so all three run side by side.
  *
  * The environment is the repo's `.env` (if there is one) with the process
  * environment on top, so a variable exported in the shell wins over the file.
  * `CLERK_EVENTS_ENV_FILE` names another file; set it to an empty string to
  * read no file at all, as the tests do so that a developer's `.env` cannot
- * leak into them. `PORT` changes the port (default 54321).
+ * leak into them. `PORT` changes the port (default 8930).
  *
  * The server stops cleanly on SIGINT (Ctrl+C) and SIGTERM.
  */
-import { createApp } from "../app.ts";
-import { formatBanner } from "./banner.ts";
+import { type App, createApp } from "../app.ts";
+import { eventApiUrl } from "../inngest_client.ts";
+import { formatBanner, routeUrl } from "./banner.ts";
 import { loadEnv } from "./dotenv.ts";
 
-/** The port `deno task dev` listens on without `PORT`, the Supabase CLI's. */
-export const DEFAULT_PORT = 54321;
+/** The port `deno task dev` listens on without `PORT`. */
+export const DEFAULT_PORT = 8930;
 
 const HOSTNAME = "127.0.0.1";
 
-function parsePort(raw: string | undefined): number {
+/** The port named by `PORT`, or the default. Throws RangeError naming PORT. */
+export function parsePort(raw: string | undefined): number {
   if (raw === undefined || raw.trim() === "") return DEFAULT_PORT;
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -31,16 +35,30 @@ function parsePort(raw: string | undefined): number {
 async function main(): Promise<void> {
   const { env, note } = await loadEnv(Deno.env.toObject(), new URL("../../.env", import.meta.url));
   const port = parsePort(env.PORT);
-  const app = createApp(env);
+  let app: App | undefined;
+  let ready: (origin: string) => void = () => {};
+  const listening = new Promise<string>((resolve) => ready = resolve);
 
-  const server = Deno.serve({
-    hostname: HOSTNAME,
-    port,
-    onListen: ({ port }) => {
-      const origin = `http://${HOSTNAME}:${port}`;
-      console.error(formatBanner({ origin, settings: app.settings, envNote: note }) + "\n");
-    },
-  }, app.handler);
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      hostname: HOSTNAME,
+      port,
+      onListen: ({ port }) => {
+        const origin = `http://${HOSTNAME}:${port}`;
+        app = createApp(env, { devServeUrl: routeUrl(origin, "inngest") });
+        ready(origin);
+      },
+    }, (req) => app!.handler(req));
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new Error(
+        `Cannot start the dev server: port ${port} is in use; ` +
+          `set PORT to a free port, e.g. PORT=${port + 1} deno task dev`,
+      );
+    }
+    throw error;
+  }
 
   let stopping = false;
   const stop = (signal: Deno.Signal) => {
@@ -55,6 +73,14 @@ async function main(): Promise<void> {
     Deno.addSignalListener(signal, listener);
     return [signal, listener] as const;
   });
+
+  const origin = await listening;
+  const settings = app!.settings;
+  const readiness = await app!.readiness();
+  const devServerUrl = settings.inngest.ok ? eventApiUrl(settings.inngest.value) : undefined;
+  console.error(
+    formatBanner({ origin, settings, readiness, devServerUrl, envNote: note }) + "\n",
+  );
 
   await server.finished;
   for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);

@@ -24,16 +24,23 @@ import {
   signDelivery,
 } from "./clerk_payloads.ts";
 import { loadEnv } from "./dotenv.ts";
+import { DEFAULT_PORT } from "./dev.ts";
 
-/** Where `deno task dev` serves the webhook route. */
-export const DEFAULT_URL = "http://127.0.0.1:54321/functions/v1/clerk-events/webhook";
+/** Where `deno task dev` serves the webhook route on `port`. */
+export function defaultUrl(port: number | string = DEFAULT_PORT): string {
+  return `http://127.0.0.1:${port}/functions/v1/clerk-events/webhook`;
+}
+
+/** Where `deno task dev` serves the webhook route without `PORT`. */
+export const DEFAULT_URL = defaultUrl();
 
 const USAGE = `Usage: deno task webhook:send [options]
 
 Signs a Clerk webhook with the endpoint's secret and POSTs it, like Svix.
 
 Options:
-  --url URL          where to send (default ${DEFAULT_URL})
+  --url URL          where to send (default ${DEFAULT_URL},
+                     or the port in PORT, as for deno task dev)
   --secret whsec_... signing secret (default: CLERK_WEBHOOK_SIGNING_SECRET from
                      the environment or .env; the first one if there are several)
   --type TYPE        ${CLERK_EVENT_TYPES.join(" | ")} (default user.created)
@@ -110,7 +117,9 @@ async function parseOptions(args: string[]): Promise<Options | undefined> {
       `Cannot send webhook: --type must be one of ${CLERK_EVENT_TYPES.join(", ")}`,
     );
   }
-  const url = values.url ?? DEFAULT_URL;
+  const { env } = await loadEnv(Deno.env.toObject(), new URL("../../.env", import.meta.url));
+  const port = env.PORT?.trim();
+  const url = values.url ?? (port ? defaultUrl(port) : DEFAULT_URL);
   try {
     new URL(url);
   } catch {
@@ -118,10 +127,7 @@ async function parseOptions(args: string[]): Promise<Options | undefined> {
   }
 
   let secret = values.secret;
-  if (secret === undefined) {
-    const { env } = await loadEnv(Deno.env.toObject(), new URL("../../.env", import.meta.url));
-    secret = env.CLERK_WEBHOOK_SIGNING_SECRET;
-  }
+  if (secret === undefined) secret = env.CLERK_WEBHOOK_SIGNING_SECRET;
   secret = secret?.trim().split(/\s+/)[0];
   if (!secret) {
     throw new UsageError(
@@ -276,6 +282,27 @@ function summarize(outcomes: Outcome[], options: Options, seconds: number): stri
   return lines;
 }
 
+/**
+ * One line on what is down when deliveries failed for want of a service:
+ * the function itself, or the Inngest it forwards to.
+ */
+function explain(outcomes: Outcome[], url: string): string | undefined {
+  if (
+    outcomes.some((o) => o.status === 0 && /connect|refused|fetch failed/i.test(o.detail ?? ""))
+  ) {
+    return `The function is not running at ${new URL(url).origin}: start it with ` +
+      "deno task dev (or deno task up), or pass --url";
+  }
+  const unreachable = outcomes.find((o) =>
+    o.status === 502 && o.detail?.includes("inngest_unreachable")
+  );
+  if (unreachable) {
+    const message = /"message":"((?:[^"\\]|\\.)*)"/.exec(unreachable.detail!)?.[1];
+    return `The function is up, but Inngest is not: ${message ?? unreachable.detail}`;
+  }
+  return undefined;
+}
+
 async function main(args: string[]): Promise<number> {
   let options: Options | undefined;
   try {
@@ -296,6 +323,8 @@ async function main(args: string[]): Promise<number> {
   const outcomes = await sendAll(options);
   const seconds = (performance.now() - started) / 1000;
   for (const line of summarize(outcomes, options, seconds)) console.log(line);
+  const advice = explain(outcomes, options.url);
+  if (advice) console.error(advice);
   return outcomes.every(ok) ? 0 : 1;
 }
 

@@ -1,65 +1,58 @@
 /**
- * `GET /clerk-events/health`: readiness. Lists each setting as present or
- * missing, never its value, and answers 503 with the reasons until every
- * group of settings is valid.
+ * `GET /clerk-events/health`: readiness. The public answer is the status and
+ * the HTTP code only (200 ready, 503 not). The details (problems, settings
+ * present or missing, never their values, the database state and the package
+ * versions) need `Authorization: Bearer <HEALTH_TOKEN>`, or dev mode on a
+ * local machine: versions and settings are an inventory for an attacker.
  */
-import { allProblems, type Settings } from "../settings.ts";
+import type { Readiness } from "../readiness.ts";
+import type { Settings } from "../settings.ts";
+import { hasBearer } from "./bearer.ts";
 import { HttpError, json } from "./http_error.ts";
 
-/** What the health route reports besides the settings. */
+/** What the health route reports. */
 export interface HealthOptions {
   readonly settings: Settings;
   readonly appId: string;
   readonly functionIds: readonly string[];
+  /** The pinned versions of the packages that run in production. */
   readonly versions: Readonly<Record<string, string>>;
-  /**
-   * Resolves true when the database answers with the migrations applied.
-   * Absent while the database settings are invalid.
-   */
-  readonly checkDatabase?: () => Promise<boolean>;
-  /** How long the database check may take. Default 2 s. */
-  readonly databaseTimeoutMs?: number;
+  /** The shared readiness check (cached, see `readiness.ts`). */
+  readonly readiness: () => Promise<Readiness>;
 }
-
-/** Whether the database answered the health check. */
-export type DatabaseState = "reachable" | "unreachable" | "not_configured";
 
 /** Creates the health handler. */
 export function createHealthHandler(options: HealthOptions) {
   const { settings } = options;
+  const token = settings.health.ok ? settings.health.value.token : undefined;
+  const devMode = settings.inngest.ok && settings.inngest.value.mode === "dev";
   return async (req: Request): Promise<Response> => {
     if (req.method !== "GET" && req.method !== "HEAD") {
       throw new HttpError(405, "method_not_allowed", "Use GET", { headers: { allow: "GET" } });
     }
-    const problems = allProblems(settings);
-    const database = await databaseState(options);
-    if (database === "unreachable") {
-      problems.push("Database: unreachable, or the migrations are not applied");
+    const readiness = await options.readiness();
+    const status = readiness.ready ? 200 : 503;
+    const state = readiness.ready ? "ok" : "unavailable";
+    const authorized = hasBearer(req, token);
+    if (!authorized && !devMode) {
+      const headers: Record<string, string> = req.headers.has("authorization")
+        ? { "www-authenticate": 'Bearer error="invalid_token"' }
+        : {};
+      return json(status, { status: state }, headers);
     }
-    const ready = problems.length === 0;
-    return json(ready ? 200 : 503, {
-      status: ready ? "ok" : "unavailable",
+    return json(status, {
+      status: state,
+      details: authorized ? "HEALTH_TOKEN" : "dev mode",
       app: options.appId,
       functions: options.functionIds,
       mode: settings.inngest.ok ? settings.inngest.value.mode : "unknown",
-      database,
+      database: readiness.database,
+      ...(readiness.inngestDevServer ? { inngest_dev_server: readiness.inngestDevServer } : {}),
+      checked_ago_ms: readiness.checkedAgoMs,
       versions: options.versions,
       settings: settings.presence,
-      problems,
+      problems: readiness.problems,
+      optional_unset: readiness.optionalUnset,
     });
   };
-}
-
-async function databaseState(options: HealthOptions): Promise<DatabaseState> {
-  if (!options.checkDatabase) return "not_configured";
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), options.databaseTimeoutMs ?? 2_000);
-  });
-  try {
-    const ok = await Promise.race([options.checkDatabase().catch(() => false), timeout]);
-    return ok ? "reachable" : "unreachable";
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -12,6 +12,7 @@
 import { clerkEnvelopeSchema } from "../clerk/schemas.ts";
 import type { Verifier } from "../svix/verify.ts";
 import { CLERK_EVENT_PREFIX, dataSchemaFor } from "../events.ts";
+import { InngestUnreachableError } from "../inngest_unreachable.ts";
 import { errorFields, type Logger } from "../log.ts";
 import { HttpError, json } from "./http_error.ts";
 import {
@@ -50,6 +51,8 @@ export interface WebhookHandlerOptions {
    * it is not cut off mid-request (the edge runtime's `EdgeRuntime.waitUntil`).
    */
   readonly waitUntil?: (promise: Promise<unknown>) => void;
+  /** What to do when Inngest cannot be reached at all, added to the 502 answer. */
+  readonly unreachableHint?: string;
 }
 
 /** Default time to wait for Inngest to accept an event. */
@@ -77,6 +80,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions) {
       deadlineMs,
       options.waitUntil,
       () => logger.child(ids),
+      options.unreachableHint,
     );
     const user = (event.data as { id?: unknown }).id;
     // The same line as `logger.child(ids).info(...)`, without building a
@@ -144,6 +148,7 @@ async function sendWithDeadline(
   deadlineMs: number,
   waitUntil: ((promise: Promise<unknown>) => void) | undefined,
   logFor: () => Logger,
+  unreachableHint?: string,
 ): Promise<void> {
   const sending = send();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -168,6 +173,16 @@ async function sendWithDeadline(
     }
   } catch (error) {
     if (error instanceof HttpError) throw error;
+    if (error instanceof InngestUnreachableError) {
+      logFor().error("Webhook not forwarded: could not reach Inngest", { origin: error.origin });
+      const hint = unreachableHint ? `: ${unreachableHint}` : "";
+      throw new HttpError(
+        502,
+        "inngest_unreachable",
+        `Could not reach Inngest at ${error.origin}${hint}`,
+        { cause: error },
+      );
+    }
     logFor().error("Webhook not forwarded: Inngest refused the event", errorFields(error));
     throw new HttpError(502, "inngest_unavailable", "Inngest did not accept the event", {
       cause: error,

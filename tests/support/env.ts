@@ -15,6 +15,8 @@ export const TEST_UNSUBSCRIBE_SECRET = btoa("clerk-events-unsubscribe-secret!");
 export const TEST_RESEND_WEBHOOK_SECRET = "whsec_" + btoa("clerk-events-resend-secret");
 /** The function's public URL in tests. */
 export const TEST_PUBLIC_FUNCTION_URL = "https://ref.supabase.test/functions/v1/clerk-events";
+/** The token that unlocks the details of `/health` in tests. */
+export const TEST_HEALTH_TOKEN = "test-health-token-" + "5eed".repeat(8);
 /** The service key the PostgREST double maps to `service_role`. */
 export const TEST_SERVICE_KEY = "test-service-role-key";
 
@@ -41,6 +43,7 @@ export function testEnv(overrides: Env = {}): Env {
     UNSUBSCRIBE_SECRET: TEST_UNSUBSCRIBE_SECRET,
     RESEND_WEBHOOK_SECRET: TEST_RESEND_WEBHOOK_SECRET,
     EMAIL_POSTAL_ADDRESS: "Acme Inc., 1 Test Street, Testville, TS 00000",
+    HEALTH_TOKEN: TEST_HEALTH_TOKEN,
     ...overrides,
   };
 }
@@ -63,6 +66,7 @@ export const TEST_SECRET_VALUES: readonly string[] = [
   "re_test_key",
   TEST_UNSUBSCRIBE_SECRET,
   TEST_RESEND_WEBHOOK_SECRET,
+  TEST_HEALTH_TOKEN,
 ];
 
 const EMAIL_ADDRESS = /[^\s@"'<>]+@[^\s@"'<>]+\.[a-z]{2,}/i;

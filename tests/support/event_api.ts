@@ -66,6 +66,8 @@ export function startEventApi(options: EventApiOptions = {}): EventApi {
     },
   };
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    // The Dev Server answers GET / with its UI; the function probes it so.
+    if (req.method === "GET") return new Response("Inngest event API stand-in");
     count += 1;
     const body = await req.text();
     const key = /^\/e\/([^/]+)$/.exec(new URL(req.url).pathname)?.[1];

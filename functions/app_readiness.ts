@@ -1,0 +1,55 @@
+/**
+ * The app's readiness check (see `readiness.ts`), with the dev-mode hints
+ * that tell a developer what to start: the Inngest Dev Server's exact
+ * command, and the local stack or a hosted project for the database.
+ */
+import { inngestDevCommand, supabaseCommand } from "./dev_commands.ts";
+import { eventApiUrl } from "./inngest_client.ts";
+import { createReadiness, type Readiness } from "./readiness.ts";
+import type { Settings } from "./settings.ts";
+
+/** Options for {@link createAppReadiness}. */
+export interface AppReadinessOptions {
+  readonly settings: Settings;
+  /** Resolves true when the database answers; absent while its settings are invalid. */
+  readonly checkDatabase?: () => Promise<boolean>;
+  /** This function's /inngest URL, for the Dev Server's command. */
+  readonly devServeUrl?: string;
+  readonly fetch?: typeof fetch;
+}
+
+/** The readiness check, and what to do when Inngest cannot be reached (dev mode only). */
+export function createAppReadiness(options: AppReadinessOptions): {
+  readiness: () => Promise<Readiness>;
+  inngestUnreachableHint?: string;
+} {
+  const { settings } = options;
+  const inngest = settings.inngest.ok && settings.inngest.value.mode === "dev"
+    ? settings.inngest.value
+    : undefined;
+  const inngestUnreachableHint = inngest
+    ? `start it: ${inngestDevCommand(options.devServeUrl ?? "<this function's /inngest URL>")}`
+    : undefined;
+  const readiness = createReadiness({
+    settings,
+    checkDatabase: options.checkDatabase,
+    databaseHint: inngest
+      ? `start the local stack (${supabaseCommand("start")}), or set SUPABASE_URL and ` +
+        "SUPABASE_SECRET_KEYS to a hosted project's (README: Without Docker)"
+      : undefined,
+    checkInngestDevServer: inngest ? () => answers(eventApiUrl(inngest), options.fetch) : undefined,
+    inngestDevServerHint: inngestUnreachableHint,
+  });
+  return { readiness, inngestUnreachableHint };
+}
+
+/** Whether anything answers HTTP at `url` (any status counts). */
+async function answers(url: string, fetcher: typeof fetch = fetch): Promise<boolean> {
+  try {
+    const res = await fetcher(url, { signal: AbortSignal.timeout(1_000) });
+    await res.body?.cancel();
+    return true;
+  } catch {
+    return false;
+  }
+}

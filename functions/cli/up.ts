@@ -1,0 +1,226 @@
+/**
+ * `deno task up`: the whole local loop in one command.
+ *
+ * 1. When Docker runs, the local Supabase stack (`supabase start`) and the
+ *    migrations (`supabase migration up --local`), with the pinned CLI.
+ *    Without Docker it says so in one line and uses SUPABASE_URL from `.env`
+ *    (a hosted project, see the README).
+ * 2. The Inngest Dev Server (pinned `inngest-cli`), pointed at the function.
+ * 3. The function, exactly as `deno task dev` runs it.
+ *
+ * Every line a process prints is prefixed with its name. Ctrl+C (SIGINT) or
+ * SIGTERM stops them all; when one of them exits, the others are stopped.
+ * A missing prerequisite gets one line that says what to install.
+ */
+import { INNGEST_CLI, SUPABASE_CLI } from "../dev_commands.ts";
+import { eventApiUrl } from "../inngest_client.ts";
+import { parseSettings } from "../settings.ts";
+import { routeUrl } from "./banner.ts";
+import { parsePort } from "./dev.ts";
+import { loadEnv } from "./dotenv.ts";
+
+const REPO_ROOT = new URL("../../", import.meta.url);
+
+/** How long the function's start waits for the Dev Server to answer. */
+const DEV_SERVER_WAIT_MS = 30_000;
+
+/** A started child process with its prefixed output. */
+interface Child {
+  readonly name: string;
+  readonly process: Deno.ChildProcess;
+  readonly done: Promise<Deno.CommandStatus>;
+}
+
+/** Thrown for a missing prerequisite or a failed step: one line, exit 1. */
+class UpError extends Error {
+  override name = "UpError";
+}
+
+const encoder = new TextEncoder();
+const say = (line: string) => Deno.stdout.writeSync(encoder.encode(`[up] ${line}\n`));
+
+/** Copies `stream` to stdout line by line, each line prefixed with `[name] `. */
+async function prefixLines(name: string, stream: ReadableStream<Uint8Array>): Promise<void> {
+  let rest = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    const lines = (rest + chunk).split("\n");
+    rest = lines.pop() ?? "";
+    for (const line of lines) Deno.stdout.writeSync(encoder.encode(`[${name}] ${line}\n`));
+  }
+  if (rest) Deno.stdout.writeSync(encoder.encode(`[${name}] ${rest}\n`));
+}
+
+function spawn(name: string, command: string, args: string[], env: Record<string, string>): Child {
+  let process: Deno.ChildProcess;
+  try {
+    process = new Deno.Command(command, {
+      args,
+      cwd: REPO_ROOT,
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new UpError(
+        `Cannot start ${name}: ${command} is not on PATH; ` +
+          "install Node.js 18 or later (it ships npx), then run deno task up again",
+      );
+    }
+    throw error;
+  }
+  const output = Promise.all([
+    prefixLines(name, process.stdout),
+    prefixLines(name, process.stderr),
+  ]);
+  const done = process.status.then(async (status) => {
+    await output;
+    return status;
+  });
+  return { name, process, done };
+}
+
+/** Whether a Docker daemon answers (`docker info`). */
+async function dockerRuns(): Promise<"running" | "stopped" | "absent"> {
+  try {
+    const { success } = await new Deno.Command("docker", {
+      args: ["info"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success ? "running" : "stopped";
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return "absent";
+    throw error;
+  }
+}
+
+/** Runs one step to its end; throws UpError when it fails. */
+async function step(name: string, args: string[], env: Record<string, string>): Promise<void> {
+  const child = spawn(name, "npx", args, env);
+  const status = await child.done;
+  if (!status.success) {
+    throw new UpError(`Cannot continue: ${name} exited with code ${status.code} (see above)`);
+  }
+}
+
+/**
+ * Waits until the Dev Server answers at `url`, so that the function's banner
+ * finds it, or until it exits or DEV_SERVER_WAIT_MS pass; says which.
+ */
+async function untilAnswers(url: string, devServer: Child): Promise<void> {
+  let exited = false;
+  devServer.done.then(() => exited = true);
+  say(`Waiting for the Inngest Dev Server at ${url} (up to ${DEV_SERVER_WAIT_MS / 1000} s)`);
+  const deadline = Date.now() + DEV_SERVER_WAIT_MS;
+  while (!exited && Date.now() < deadline) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      await res.body?.cancel();
+      say(`The Inngest Dev Server answers at ${url}`);
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  if (!exited) say(`No answer from the Inngest Dev Server at ${url}: starting the function anyway`);
+}
+
+/** The `deno task dev` command line from deno.json, run with this deno. */
+async function devCommand(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", REPO_ROOT)));
+  const [, ...args] = String(config.tasks.dev).split(/\s+/);
+  return args;
+}
+
+async function main(): Promise<number> {
+  const processEnv = Deno.env.toObject();
+  const { env } = await loadEnv(processEnv, new URL(".env", REPO_ROOT));
+  const port = parsePort(env.PORT);
+  const serveUrl = routeUrl(`http://127.0.0.1:${port}`, "inngest");
+
+  const docker = await dockerRuns();
+  if (docker === "running") {
+    say(`Docker runs: starting the local Supabase stack (${SUPABASE_CLI})`);
+    await step("supabase", ["--yes", SUPABASE_CLI, "start"], processEnv);
+    await step("supabase", ["--yes", SUPABASE_CLI, "migration", "up", "--local"], processEnv);
+  } else {
+    say(
+      `Docker is ${docker === "absent" ? "not installed" : "not running"}: ` +
+        "skipping the local Supabase stack; the function uses SUPABASE_URL from .env " +
+        "(README: Local development without Docker)",
+    );
+  }
+
+  const children: Child[] = [];
+  let stopping = false;
+  let interrupted = false;
+  let allStopped: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => allStopped = resolve);
+  const stopAll = async (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${reason}: stopping ${children.map((c) => c.name).join(" and ")}`);
+    for (const child of children) {
+      try {
+        child.process.kill("SIGTERM");
+      } catch { /* already gone */ }
+    }
+    const killer = setTimeout(() => {
+      for (const child of children) {
+        try {
+          child.process.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }
+    }, 10_000);
+    await Promise.all(children.map((c) => c.done));
+    clearTimeout(killer);
+    allStopped();
+  };
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const signal of signals) {
+    Deno.addSignalListener(signal, () => {
+      interrupted = true;
+      stopAll(`Received ${signal}`);
+    });
+  }
+  /** Starts a long-running child; when it exits, the others are stopped. */
+  const run = (name: string, command: string, args: string[]) => {
+    const child = spawn(name, command, args, processEnv);
+    children.push(child);
+    child.done.then((status) => stopAll(`${name} exited with code ${status.code}`));
+    return child;
+  };
+
+  say(`Starting the Inngest Dev Server (${INNGEST_CLI}) for ${serveUrl}`);
+  const devServer = run("inngest", "npx", [
+    "--yes",
+    INNGEST_CLI,
+    "dev",
+    "--no-discovery",
+    "-u",
+    serveUrl,
+  ]);
+  const inngest = parseSettings(env).inngest;
+  if (inngest.ok && inngest.value.mode === "dev") {
+    await untilAnswers(eventApiUrl(inngest.value), devServer);
+  }
+  if (!stopping) {
+    say("Starting the function (deno task dev)");
+    run("function", Deno.execPath(), await devCommand());
+  }
+  await stopped;
+  say("Stopped");
+  return interrupted ? 0 : 1;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main());
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,191 @@
+import assert from "node:assert/strict";
+import { INNGEST_CLI, SUPABASE_CLI } from "../functions/dev_commands.ts";
+import { BANNER_END } from "../functions/cli/banner.ts";
+import { testEnv } from "./support/env.ts";
+import { startEventApi } from "./support/event_api.ts";
+import { alive, freePort, type Running, start, taskArgs, waitFor } from "./support/process.ts";
+
+const SLEEP = "/usr/bin/sleep";
+
+/**
+ * Stand-ins for `npx` (the Inngest Dev Server and the Supabase CLI) and
+ * `docker`, in a directory that is the whole PATH. Each records its command
+ * line; the Dev Server stand-in runs until it is signalled.
+ */
+async function standIns(
+  options: { docker: "running" | "stopped" | "absent"; inngestFails?: boolean },
+) {
+  const dir = await Deno.makeTempDir({ prefix: "clerk-events-up-" });
+  const log = `${dir}/calls.log`;
+  await Deno.writeTextFile(
+    `${dir}/npx`,
+    `#!/bin/sh
+echo "npx $*" >> "${log}"
+case "$*" in
+  *inngest-cli*)
+    ${options.inngestFails ? 'echo "Error: port 8288 is already in use" >&2; exit 1' : ""}
+    echo $$ > "${dir}/inngest.pid"
+    echo "Inngest Dev Server stand-in for $*"
+    ${SLEEP} 1000 & child=$!
+    trap 'kill $child; echo "Inngest Dev Server stand-in stopped"; exit 0' TERM INT
+    wait $child
+    ;;
+  *" start") echo "Started supabase local development setup."; exit 0 ;;
+  *"migration up --local") echo "Local database is up to date."; exit 0 ;;
+  *) echo "unexpected npx $*" >&2; exit 3 ;;
+esac
+`,
+  );
+  await Deno.chmod(`${dir}/npx`, 0o755);
+  if (options.docker !== "absent") {
+    await Deno.writeTextFile(
+      `${dir}/docker`,
+      `#!/bin/sh\necho "docker $*" >> "${log}"\nexit ${options.docker === "running" ? 0 : 1}\n`,
+    );
+    await Deno.chmod(`${dir}/docker`, 0o755);
+  }
+  return {
+    dir,
+    calls: async () => (await Deno.readTextFile(log).catch(() => "")).trim().split("\n"),
+    inngestPid: async () => Number(await Deno.readTextFile(`${dir}/inngest.pid`)),
+    remove: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+/**
+ * Runs `deno task up` with `path` as the whole PATH, in dev mode, with the
+ * Dev Server's URL at `devServerUrl` (an event API stand-in: the npx
+ * stand-in cannot listen).
+ */
+async function up(
+  path: string,
+  port: number,
+  devServerUrl = "http://127.0.0.1:9/",
+): Promise<Running> {
+  const env: Record<string, string> = {
+    PATH: path,
+    HOME: Deno.env.get("HOME") ?? "/root",
+    NO_COLOR: "1",
+    PORT: String(port),
+    CLERK_EVENTS_ENV_FILE: "",
+  };
+  const denoDir = Deno.env.get("DENO_DIR");
+  if (denoDir) env.DENO_DIR = denoDir;
+  for (
+    const [name, value] of Object.entries(
+      testEnv({
+        INNGEST_DEV: devServerUrl,
+        INNGEST_EVENT_API_BASE_URL: undefined,
+        INNGEST_BASE_URL: undefined,
+      }),
+    )
+  ) {
+    if (value !== undefined) env[name] = value;
+  }
+  return start(Deno.execPath(), await taskArgs("up"), env);
+}
+
+/** Waits until the function, started by `up`, has printed its banner. */
+function untilFunctionBanner(running: Running): Promise<void> {
+  return waitFor(
+    () => running.output().includes(`[function] ${BANNER_END}`),
+    "the function's banner",
+    30_000,
+    running.output,
+  );
+}
+
+Deno.test("deno task up without Docker starts the Dev Server, then the function, and Ctrl+C stops both", async () => {
+  const tools = await standIns({ docker: "absent" });
+  const port = freePort();
+  const devServer = startEventApi();
+  const running = await up(tools.dir, port, devServer.url);
+  try {
+    await untilFunctionBanner(running);
+    const output = running.output();
+    assert.match(output, /^\[up\] Docker is not installed: skipping the local Supabase stack/m);
+    const serveUrl = `http://127.0.0.1:${port}/functions/v1/clerk-events/inngest`;
+    assert.deepEqual(await tools.calls(), [
+      `npx --yes ${INNGEST_CLI} dev --no-discovery -u ${serveUrl}`,
+    ]);
+    assert.match(output, /^\[inngest\] Inngest Dev Server stand-in for /m);
+    // The function starts once the Dev Server answers, so its banner finds it.
+    assert.match(output, /^\[up\] The Inngest Dev Server answers at http:/m);
+    assert.match(output, /^\[function\] Inngest Dev Server: answers at /m);
+    assert.match(output, /^\[function\] Inngest mode: dev/m);
+    // The URL the Dev Server was given is where the function answers.
+    const res = await fetch(serveUrl.replace(/inngest$/, "health"));
+    await res.body?.cancel();
+    assert.ok([200, 503].includes(res.status), `health answered ${res.status}`);
+    const devServer = await tools.inngestPid();
+    assert.ok(alive(devServer));
+
+    const status = await running.stop("SIGINT");
+    assert.equal(status.code, 0, running.output());
+    assert.match(running.output(), /^\[up\] Received SIGINT: stopping inngest and function$/m);
+    assert.match(running.output(), /^\[inngest\] Inngest Dev Server stand-in stopped$/m);
+    assert.match(running.output(), /^\[function\] Received SIGTERM: stopping the dev server$/m);
+    assert.ok(!alive(devServer), "the Dev Server stand-in is stopped");
+    await assert.rejects(fetch(serveUrl), "the function is stopped");
+  } finally {
+    await running.stop("SIGKILL");
+    await devServer.close();
+    await tools.remove();
+  }
+});
+
+Deno.test("deno task up with Docker starts the stack and applies the migrations first", async () => {
+  const tools = await standIns({ docker: "running" });
+  const port = freePort();
+  const devServer = startEventApi();
+  const running = await up(tools.dir, port, devServer.url);
+  try {
+    await untilFunctionBanner(running);
+    const calls = await tools.calls();
+    assert.deepEqual(calls.map((call) => call.replace(/ -u .*/, "")), [
+      "docker info",
+      `npx --yes ${SUPABASE_CLI} start`,
+      `npx --yes ${SUPABASE_CLI} migration up --local`,
+      `npx --yes ${INNGEST_CLI} dev --no-discovery`,
+    ]);
+    assert.match(running.output(), /^\[supabase\] Started supabase local development setup\.$/m);
+  } finally {
+    const status = await running.stop("SIGTERM");
+    assert.equal(status.code, 0, running.output());
+    await devServer.close();
+    await tools.remove();
+  }
+});
+
+Deno.test("deno task up without npx says what to install in one line", async () => {
+  const empty = await Deno.makeTempDir({ prefix: "clerk-events-up-empty-" });
+  const running = await up(empty, freePort());
+  try {
+    const status = await running.status;
+    assert.equal(status.code, 1);
+    const lines = running.output().trim().split("\n").filter((line) => !line.startsWith("[up]"));
+    assert.deepEqual(lines, [
+      "Cannot start inngest: npx is not on PATH; install Node.js 18 or later (it ships npx), " +
+      "then run deno task up again",
+    ]);
+  } finally {
+    await running.stop("SIGKILL");
+    await Deno.remove(empty, { recursive: true });
+  }
+});
+
+Deno.test("deno task up stops, without starting the function, when the Dev Server exits", async () => {
+  const tools = await standIns({ docker: "absent", inngestFails: true });
+  const running = await up(tools.dir, freePort());
+  try {
+    const status = await running.status;
+    assert.equal(status.code, 1, running.output());
+    const output = running.output();
+    assert.match(output, /^\[inngest\] Error: port 8288 is already in use$/m);
+    assert.match(output, /^\[up\] inngest exited with code 1: stopping inngest$/m);
+    assert.doesNotMatch(output, /\[function\]/, "the function was not started");
+  } finally {
+    await running.stop("SIGKILL");
+    await tools.remove();
+  }
+});
