@@ -20,7 +20,7 @@ import {
   type EmailCopySettings,
   parseEmailCopy,
 } from "./settings/email_copy.ts";
-import { devModeAllowed, devModeRefusal, LOCAL_WEBHOOK_SECRET } from "./settings/deployment.ts";
+import { devModeRefusal, localOnlySecretProblem } from "./settings/deployment.ts";
 import { type HealthSettings, parseHealth } from "./settings/health.ts";
 
 /** The environment as a plain object, e.g. `Deno.env.toObject()`. */
@@ -191,11 +191,9 @@ function parseWebhook(env: Env): SettingsGroup<WebhookSettings> {
     problems.push(
       `${name} must be one or more whsec_<base64> secrets separated by spaces`,
     );
-  } else if (secrets.includes(LOCAL_WEBHOOK_SECRET) && !devModeAllowed(env)) {
-    problems.push(
-      `${name} is the local-only secret from .env.example, accepted only with INNGEST_DEV=1 ` +
-        "on a local machine: set the signing secret of the Clerk endpoint",
-    );
+  } else {
+    const localOnly = localOnlySecretProblem(name, secrets, env);
+    if (localOnly) problems.push(localOnly);
   }
   return group(problems, () => ({ signingSecrets: secrets }));
 }

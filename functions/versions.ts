@@ -12,6 +12,7 @@ export const DEVELOPMENT_ONLY_PACKAGES: readonly string[] = [
   "@inngest/test",
   "postgres",
   "supabase",
+  "parse5",
 ];
 
 /** Package name to pinned version, for the details of `/health`. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createApp } from "../functions/app.ts";
 import { parseDotenv } from "../functions/cli/dotenv.ts";
 import { type Env, parseSettings, SETTING_NAMES } from "../functions/settings.ts";
-import { captureLogs, testEnv } from "./support/env.ts";
+import { captureLogs, healthDetailsRequest, testEnv } from "./support/env.ts";
 
 function email(overrides: Env) {
   return parseSettings(testEnv(overrides)).email;
@@ -104,7 +104,7 @@ Deno.test("the email copy settings are validated with the email group", async (t
     assert.equal(app.settings.webhook.ok, true);
     assert.equal(app.settings.inngest.ok, true);
     assert.equal(app.settings.email.ok, false);
-    const res = await app.handler(new Request("http://localhost/clerk-events/health"));
+    const res = await app.handler(healthDetailsRequest());
     const body = await res.json();
     assert.equal(body.settings.EMAIL_POSTAL_ADDRESS, "missing");
     assert.ok(body.problems.some((p: string) => p.startsWith("EMAIL_POSTAL_ADDRESS is missing")));

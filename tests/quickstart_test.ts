@@ -70,7 +70,8 @@ Deno.test("the README's quick start works as written on a fresh clone", async (t
   const env: Record<string, string> = { ...shellEnv(), NO_COLOR: "1", PORT: String(port) };
   const sql = await connect();
   const postgrest = startPostgrest(sql);
-  const devServer = startEventApi();
+  // The Dev Server takes any event key; the copied .env sets none.
+  const devServer = startEventApi({ eventKey: null });
   let dev: Running | undefined;
   try {
     for (const command of commands) {

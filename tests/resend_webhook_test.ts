@@ -3,7 +3,7 @@ import type postgres from "postgres";
 import type { App } from "../functions/app.ts";
 import { appAt } from "./support/app.ts";
 import { newMessageId, newUserId, OTHER_SECRET, TEST_SECRET } from "./support/clerk.ts";
-import { testEnv } from "./support/env.ts";
+import { healthDetailsRequest, testEnv } from "./support/env.ts";
 import { oneClickPost, readPreference, unsubscribeUrlFor } from "./support/email_preferences.ts";
 import { withPostgrest } from "./support/postgrest.ts";
 import { resendEvent, signedResendRequest } from "./support/resend_webhook.ts";
@@ -286,7 +286,7 @@ Deno.test("without RESEND_WEBHOOK_SECRET only the Resend webhook stops", async (
 
     await t.step("/health names it", async () => {
       const body = await (await app.handler(
-        new Request("http://localhost/clerk-events/health"),
+        healthDetailsRequest(),
       )).json();
       assert.equal(body.settings.RESEND_WEBHOOK_SECRET, "missing");
       assert.ok(body.problems.some((p: string) => p.startsWith("RESEND_WEBHOOK_SECRET")));

@@ -20,11 +20,12 @@ import { withPostgrest } from "./support/postgrest.ts";
 import { userRow, usersStoreAt } from "./support/users.ts";
 import { parseDotenv } from "../functions/cli/dotenv.ts";
 import { hasBearer } from "../functions/http/bearer.ts";
-import type { Env } from "../functions/settings.ts";
+import { type Env, parseSettings } from "../functions/settings.ts";
 import {
   deployedSignal,
   devModeAllowed,
   devModeRefusal,
+  LOCAL_ONLY_SECRETS,
   LOCAL_WEBHOOK_SECRET,
 } from "../functions/settings/deployment.ts";
 import { signedRequest, TEST_SECRET } from "./support/clerk.ts";
@@ -534,4 +535,37 @@ Deno.test("/health shows the public only its status, and the details only to HEA
     assert.match(detailed.text, /HEALTH_TOKEN must be at least 32 characters/);
     assert.doesNotMatch(detailed.text, /short/);
   });
+});
+
+Deno.test("every local-only secret of .env.example is refused outside local dev mode", async (t) => {
+  const groupOf = {
+    CLERK_WEBHOOK_SIGNING_SECRET: "webhook",
+    UNSUBSCRIBE_SECRET: "unsubscribe",
+    RESEND_WEBHOOK_SECRET: "resendWebhook",
+  } as const;
+  const example = parseDotenv(await Deno.readTextFile(new URL("../.env.example", import.meta.url)));
+  for (const [name, secret] of Object.entries(LOCAL_ONLY_SECRETS)) {
+    const group = groupOf[name as keyof typeof groupOf];
+    await t.step(`${name}: .env.example ships it`, () => {
+      assert.equal(example[name], secret);
+    });
+    for (
+      const [where, overrides, accepted] of [
+        ["cloud mode", { INNGEST_DEV: "0" }, false],
+        ["dev mode on a deployed function", { INNGEST_DEV: "1", SB_REGION: "eu-central-1" }, false],
+        ["dev mode on a local machine", { INNGEST_DEV: "1" }, true],
+      ] as const
+    ) {
+      await t.step(`${name}: ${accepted ? "accepted" : "refused"} in ${where}`, () => {
+        const settings = parseSettings(testEnv({ [name]: secret, ...overrides }))[group];
+        assert.equal(settings.ok, accepted, JSON.stringify(settings));
+        if (!settings.ok) {
+          assert.ok(
+            settings.problems.some((p) => p.startsWith(`${name} is the local-only secret`)),
+            settings.problems.join("; "),
+          );
+        }
+      });
+    }
+  }
 });

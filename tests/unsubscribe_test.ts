@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createApp } from "../functions/app.ts";
 import { appAt } from "./support/app.ts";
 import { clerkPayload, newUserId, signedRequest } from "./support/clerk.ts";
-import { captureLogs, testEnv } from "./support/env.ts";
+import { captureLogs, healthDetailsRequest, testEnv } from "./support/env.ts";
 import {
   oneClickPost,
   readPreference,
@@ -190,7 +190,7 @@ Deno.test("without the unsubscribe settings only unsubscribing stops", async (t)
       });
 
       await t.step("/health names it", async () => {
-        const res = await app.handler(new Request("http://localhost/clerk-events/health"));
+        const res = await app.handler(healthDetailsRequest());
         const body = await res.json();
         assert.equal(body.settings.UNSUBSCRIBE_SECRET, "missing");
         assert.ok(body.problems.some((p: string) => p.startsWith("UNSUBSCRIBE_SECRET is missing")));

@@ -24,6 +24,30 @@ export const HOSTED_RUNTIME_VARIABLES = ["SB_REGION", "SB_EXECUTION_ID", "DENO_D
  */
 export const LOCAL_WEBHOOK_SECRET = "whsec_Local+Dev+Only+Never+Accepted+In+Production+";
 
+/**
+ * Every secret `.env.example` ships with, by variable: public, so each is
+ * accepted only where dev mode is (see {@link localOnlySecretProblem}).
+ */
+export const LOCAL_ONLY_SECRETS = {
+  CLERK_WEBHOOK_SIGNING_SECRET: LOCAL_WEBHOOK_SECRET,
+  UNSUBSCRIBE_SECRET: "Local+Dev+Only+Unsubscribe+Secret+Never+Accepted+In+Production+",
+  RESEND_WEBHOOK_SECRET: "whsec_Local+Dev+Only+Resend+Secret+Never+Accepted+In+Production+",
+} as const;
+
+/**
+ * The problem when `secrets` include the local-only value of `name` and dev
+ * mode is not allowed here, or `undefined` when there is none.
+ */
+export function localOnlySecretProblem(
+  name: keyof typeof LOCAL_ONLY_SECRETS,
+  secrets: readonly string[],
+  env: Env,
+): string | undefined {
+  if (!secrets.includes(LOCAL_ONLY_SECRETS[name]) || devModeAllowed(env)) return undefined;
+  return `${name} is the local-only secret from .env.example, accepted only with ` +
+    "INNGEST_DEV=1 on a local machine: set a real one (see .env.production.example)";
+}
+
 const TRUE = ["1", "true", "yes", "on"];
 
 /** The variable that says the function is deployed, or `undefined` when none does. */

@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import type { Env, SettingsGroup } from "../settings.ts";
+import { localOnlySecretProblem } from "./deployment.ts";
 
 /** Settings of the unsubscribe links and route. */
 export interface UnsubscribeSettings {
@@ -82,17 +83,30 @@ const resendWebhookSchema = z.object({
 
 /** Parses `PUBLIC_FUNCTION_URL` and `UNSUBSCRIBE_SECRET`. Never throws. */
 export function parseUnsubscribeSettings(env: Env): SettingsGroup<UnsubscribeSettings> {
-  return parseGroup(unsubscribeSchema, env, (value) => ({
+  const group = parseGroup(unsubscribeSchema, env, (value) => ({
     publicFunctionUrl: value.PUBLIC_FUNCTION_URL.replace(/\/+$/, ""),
     secrets: value.UNSUBSCRIBE_SECRET,
   }));
+  return refuseLocalOnly(group, "UNSUBSCRIBE_SECRET", (value) => value.secrets, env);
 }
 
 /** Parses `RESEND_WEBHOOK_SECRET`. Never throws. */
 export function parseResendWebhookSettings(env: Env): SettingsGroup<ResendWebhookSettings> {
-  return parseGroup(resendWebhookSchema, env, (value) => ({
+  const group = parseGroup(resendWebhookSchema, env, (value) => ({
     signingSecrets: value.RESEND_WEBHOOK_SECRET,
   }));
+  return refuseLocalOnly(group, "RESEND_WEBHOOK_SECRET", (value) => value.signingSecrets, env);
+}
+
+/** Turns a valid group invalid when it holds the local-only secret outside dev mode. */
+function refuseLocalOnly<T>(
+  group: SettingsGroup<T>,
+  name: "UNSUBSCRIBE_SECRET" | "RESEND_WEBHOOK_SECRET",
+  secrets: (value: T) => readonly string[],
+  env: Env,
+): SettingsGroup<T> {
+  const problem = group.ok ? localOnlySecretProblem(name, secrets(group.value), env) : undefined;
+  return problem ? { ok: false, problems: [problem] } : group;
 }
 
 function parseGroup<S extends z.ZodObject, T>(

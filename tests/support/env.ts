@@ -17,6 +17,13 @@ export const TEST_RESEND_WEBHOOK_SECRET = "whsec_" + btoa("clerk-events-resend-s
 export const TEST_PUBLIC_FUNCTION_URL = "https://ref.supabase.test/functions/v1/clerk-events";
 /** The token that unlocks the details of `/health` in tests. */
 export const TEST_HEALTH_TOKEN = "test-health-token-" + "5eed".repeat(8);
+
+/** A request for the details of `/health`, with the test token. */
+export function healthDetailsRequest(): Request {
+  return new Request("http://localhost/clerk-events/health", {
+    headers: { authorization: `Bearer ${TEST_HEALTH_TOKEN}` },
+  });
+}
 /** The service key the PostgREST double maps to `service_role`. */
 export const TEST_SERVICE_KEY = "test-service-role-key";
 

@@ -25,8 +25,11 @@ export const DEFAULT_EVENT_KEY = "test-event-key";
 
 /** Options for {@link startEventApi}. */
 export interface EventApiOptions {
-  /** The only event key accepted. Default {@link DEFAULT_EVENT_KEY}. */
-  readonly eventKey?: string;
+  /**
+   * The only event key accepted. Default {@link DEFAULT_EVENT_KEY}; `null`
+   * accepts any key, as the Inngest Dev Server does.
+   */
+  readonly eventKey?: string | null;
 }
 
 /** A running event API stand-in. */
@@ -49,7 +52,7 @@ export interface EventApi {
 
 /** Starts the stand-in on a free loopback port. */
 export function startEventApi(options: EventApiOptions = {}): EventApi {
-  const eventKey = options.eventKey ?? DEFAULT_EVENT_KEY;
+  const eventKey = options.eventKey === undefined ? DEFAULT_EVENT_KEY : options.eventKey;
   const accepted: ReceivedEvent[] = [];
   const hanging = new Set<() => void>();
   let count = 0;
@@ -71,7 +74,7 @@ export function startEventApi(options: EventApiOptions = {}): EventApi {
     count += 1;
     const body = await req.text();
     const key = /^\/e\/([^/]+)$/.exec(new URL(req.url).pathname)?.[1];
-    if (req.method !== "POST" || key !== eventKey) {
+    if (req.method !== "POST" || !key || (eventKey !== null && key !== eventKey)) {
       unauthorized += 1;
       return Response.json({ error: "Event key not found", status: 401 }, { status: 401 });
     }
