@@ -8,6 +8,8 @@
  * variable. Values are never included in messages.
  */
 import { z } from "zod";
+// A cycle (clerk_api.ts uses the helpers below): only functions cross it.
+import { type ClerkApiSettings, parseClerkApi } from "./settings/clerk_api.ts";
 
 /** The environment as a plain object, e.g. `Deno.env.toObject()`. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -62,6 +64,7 @@ export interface Settings {
   readonly inngest: SettingsGroup<InngestSettings>;
   readonly database: SettingsGroup<DatabaseSettings>;
   readonly email: SettingsGroup<EmailSettings>;
+  readonly clerkApi: SettingsGroup<ClerkApiSettings>;
   readonly presence: Readonly<Record<string, "present" | "missing">>;
 }
 
@@ -87,6 +90,10 @@ export const SETTING_NAMES = [
   "APP_NAME",
   "APP_URL",
   "ONBOARDING_TRIAL_OFFER_DELAY",
+  "CLERK_SECRET_KEY",
+  "CLERK_API_URL",
+  "CLERK_RECONCILE_CRON",
+  "CLERK_API_REQUEST_BUDGET",
 ] as const;
 
 const INNGEST_ENV_NAMES = SETTING_NAMES.filter((name) => name.startsWith("INNGEST_"));
@@ -94,12 +101,14 @@ const INNGEST_ENV_NAMES = SETTING_NAMES.filter((name) => name.startsWith("INNGES
 /** An Inngest duration such as `3d`, `12h`, `30m`, `45s` or `1d12h`. */
 export const DURATION = /^(\d+(ms|s|m|h|d|w))+$/;
 
-const optional = (value: string | undefined) => {
+/** The trimmed value, or `undefined` when empty. */
+export const optional = (value: string | undefined) => {
   const trimmed = value?.trim();
   return trimmed ? trimmed : undefined;
 };
 
-const isUrl = (value: string) => {
+/** Whether `value` is an http(s) URL. */
+export const isUrl = (value: string) => {
   try {
     const url = new URL(value);
     return url.protocol === "http:" || url.protocol === "https:";
@@ -132,17 +141,19 @@ export function parseSettings(env: Env): Settings {
     inngest: parseInngest(env),
     database: parseDatabase(env),
     email: parseEmail(env),
+    clerkApi: parseClerkApi(env),
     presence,
   };
 }
 
 /** Every problem of every group, for a start-up log line. */
 export function allProblems(settings: Settings): string[] {
-  return [settings.webhook, settings.inngest, settings.database, settings.email]
+  return [settings.webhook, settings.inngest, settings.database, settings.email, settings.clerkApi]
     .flatMap((group) => group.ok ? [] : group.problems);
 }
 
-function group<T>(problems: string[], build: () => T): SettingsGroup<T> {
+/** A valid group built by `build`, or an invalid one with `problems`. */
+export function group<T>(problems: string[], build: () => T): SettingsGroup<T> {
   return problems.length ? { ok: false, problems } : { ok: true, value: build() };
 }
 

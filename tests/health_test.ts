@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { createApp } from "../functions/app.ts";
 import { SETTING_NAMES } from "../functions/settings.ts";
+import { clerkPayload, signedRequest } from "./support/clerk.ts";
 import { captureLogs, testEnv } from "./support/env.ts";
+import { startEventApi } from "./support/event_api.ts";
 import { withPostgrest } from "./support/postgrest.ts";
 import type { Env } from "../functions/settings.ts";
 
@@ -93,6 +95,29 @@ async function steps(t: Deno.TestContext, reachable: Env) {
     );
     assert.equal(res.status, 200);
     assert.equal(body.mode, "dev");
+  });
+
+  await t.step("a missing Clerk secret key disables only reconciliation", async () => {
+    const { res, body } = await health(testEnv({ ...reachable, CLERK_SECRET_KEY: undefined }));
+    assert.equal(res.status, 503);
+    assert.equal(body.settings.CLERK_SECRET_KEY, "missing");
+    assert.equal(body.settings.CLERK_API_URL, "present");
+    assert.deepEqual(
+      body.problems,
+      [body.problems.find((p: string) => /^CLERK_SECRET_KEY is missing: reconciliation/.test(p))],
+    );
+    const api = startEventApi();
+    try {
+      const app = createApp(
+        testEnv({ CLERK_SECRET_KEY: undefined, INNGEST_EVENT_API_BASE_URL: api.url }),
+        { logger: captureLogs().logger },
+      );
+      const webhook = await app.handler(signedRequest(clerkPayload("user.created")));
+      assert.equal(webhook.status, 200, "the webhook still forwards events");
+      assert.equal(api.accepted.length, 1);
+    } finally {
+      await api.close();
+    }
   });
 
   await t.step("503 when the database does not answer", async () => {

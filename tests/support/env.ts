@@ -4,6 +4,7 @@
 import { createLogger, type Logger } from "../../functions/log.ts";
 import type { Env } from "../../functions/settings.ts";
 import { OTHER_SECRET, TEST_SECRET } from "./clerk.ts";
+import { TEST_CLERK_SECRET_KEY } from "./clerk_api.ts";
 
 /** The Inngest signing key the tests sign "Inngest Cloud" requests with. */
 export const TEST_SIGNING_KEY = "signkey-test-" + "c0ffee".repeat(10) + "abcd";
@@ -31,6 +32,8 @@ export function testEnv(overrides: Env = {}): Env {
     EMAIL_FROM: "Acme <hello@acme.test>",
     APP_NAME: "Acme",
     APP_URL: "https://acme.test",
+    CLERK_SECRET_KEY: TEST_CLERK_SECRET_KEY,
+    CLERK_API_URL: "http://127.0.0.1:9",
     ...overrides,
   };
 }
@@ -51,6 +54,7 @@ export const TEST_SECRET_VALUES: readonly string[] = [
   TEST_SERVICE_KEY,
   "test-event-key",
   "re_test_key",
+  TEST_CLERK_SECRET_KEY,
 ];
 
 const EMAIL_ADDRESS = /[^\s@"'<>]+@[^\s@"'<>]+\.[a-z]{2,}/i;
