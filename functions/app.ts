@@ -27,6 +27,8 @@ import {
   type SettingsGroup,
 } from "./settings.ts";
 import type { UsersStore } from "./users/users_store.ts";
+import type { ClerkApiSettings } from "./settings/clerk_api.ts";
+import type { SessionSettings } from "./settings/session.ts";
 import type { DeliveriesStore } from "./email/deliveries_store.ts";
 import type { Mailer } from "./email/mailer.ts";
 import { createOnboardingFunction } from "./workflows/onboarding_emails.ts";
@@ -138,6 +140,9 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         ? async () => (await callRpc(await supabase(), "clerk_events_health", {})) === "ok"
         : undefined,
     }),
+    "users/me/sync": settings.session.ok && settings.clerkApi.ok && settings.database.ok
+      ? meSyncHandler(settings.session.value, settings.clerkApi.value, users, logger, options)
+      : unavailable([settings.session, settings.clerkApi, settings.database]),
   };
 
   const handler = async (req: Request): Promise<Response> => {
@@ -180,6 +185,24 @@ function inngestHandler(
       // Sync from the Inngest dashboard instead, which signs its request.
       enableUnauthedSync: false,
     });
+  });
+  return async (req) => (await handler())(req);
+}
+
+/**
+ * `POST /clerk-events/users/me/sync`, loaded on its first request: `jose`
+ * and the Backend API client are not needed to answer a webhook.
+ */
+function meSyncHandler(
+  session: SessionSettings,
+  clerkApi: ClerkApiSettings,
+  users: () => Promise<UsersStore>,
+  logger: Logger,
+  options: AppOptions,
+): (req: Request) => Promise<Response> {
+  const handler = lazy(async () => {
+    const { createMeSyncRoute } = await import("./http/me_sync.ts");
+    return createMeSyncRoute({ session, clerkApi, users, logger, fetch: options.fetch });
   });
   return async (req) => (await handler())(req);
 }

@@ -10,6 +10,7 @@
 import { z } from "zod";
 // A cycle (clerk_api.ts uses the helpers below): only functions cross it.
 import { type ClerkApiSettings, parseClerkApi } from "./settings/clerk_api.ts";
+import { parseSessionSettings, type SessionSettings } from "./settings/session.ts";
 
 /** The environment as a plain object, e.g. `Deno.env.toObject()`. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -65,6 +66,7 @@ export interface Settings {
   readonly database: SettingsGroup<DatabaseSettings>;
   readonly email: SettingsGroup<EmailSettings>;
   readonly clerkApi: SettingsGroup<ClerkApiSettings>;
+  readonly session: SettingsGroup<SessionSettings>;
   readonly presence: Readonly<Record<string, "present" | "missing">>;
 }
 
@@ -94,6 +96,9 @@ export const SETTING_NAMES = [
   "CLERK_API_URL",
   "CLERK_RECONCILE_CRON",
   "CLERK_API_REQUEST_BUDGET",
+  "CLERK_JWT_KEY",
+  "CLERK_AUTHORIZED_PARTIES",
+  "CORS_ALLOWED_ORIGINS",
 ] as const;
 
 const INNGEST_ENV_NAMES = SETTING_NAMES.filter((name) => name.startsWith("INNGEST_"));
@@ -142,14 +147,22 @@ export function parseSettings(env: Env): Settings {
     database: parseDatabase(env),
     email: parseEmail(env),
     clerkApi: parseClerkApi(env),
+    session: parseSessionSettings(env),
     presence,
   };
 }
 
 /** Every problem of every group, for a start-up log line. */
 export function allProblems(settings: Settings): string[] {
-  return [settings.webhook, settings.inngest, settings.database, settings.email, settings.clerkApi]
-    .flatMap((group) => group.ok ? [] : group.problems);
+  const groups: SettingsGroup<unknown>[] = [
+    settings.webhook,
+    settings.inngest,
+    settings.database,
+    settings.email,
+    settings.clerkApi,
+    settings.session,
+  ];
+  return groups.flatMap((group) => group.ok ? [] : group.problems);
 }
 
 /** A valid group built by `build`, or an invalid one with `problems`. */

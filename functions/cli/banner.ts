@@ -19,6 +19,7 @@ const METHODS: Record<Route, string> = {
   webhook: "POST",
   inngest: "GET, POST, PUT",
   health: "GET",
+  "users/me/sync": "POST, OPTIONS",
 };
 
 /** The full local URL of `route`, with the `/functions/v1` prefix Supabase uses. */
@@ -31,7 +32,7 @@ export function formatBanner(options: BannerOptions): string {
   const { origin, settings } = options;
   const lines = [`${FUNCTION_NAME} dev server`, "", "Routes:"];
   for (const route of Object.keys(METHODS) as Route[]) {
-    lines.push(`  ${route.padEnd(8)} ${METHODS[route].padEnd(15)} ${routeUrl(origin, route)}`);
+    lines.push(`  ${route.padEnd(13)} ${METHODS[route].padEnd(15)} ${routeUrl(origin, route)}`);
   }
   lines.push("");
 

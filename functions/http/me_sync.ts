@@ -20,19 +20,59 @@ import {
   type ClerkBackendApi,
   ClerkConfigurationError,
   ClerkRateLimitError,
+  createClerkBackendApi,
 } from "../clerk/backend_api.ts";
 import {
-  type SessionTokenVerifier,
+  createSessionTokenVerifier,
   SessionTokenError,
+  type SessionTokenVerifier,
   VerificationKeyError,
 } from "../clerk/session_token.ts";
 import { DatabaseError } from "../database/rpc.ts";
 import { errorFields, type Logger } from "../log.ts";
+import type { ClerkApiSettings } from "../settings/clerk_api.ts";
+import type { SessionSettings } from "../settings/session.ts";
 import { toUserRow } from "../users/user_row.ts";
 import type { ApiSyncOutcome, SyncedUser, UsersStore } from "../users/users_store.ts";
-import { type CorsPolicy, corsHeaders, isAllowedOrigin, preflightResponse } from "./cors.ts";
+import { corsHeaders, type CorsPolicy, isAllowedOrigin, preflightResponse } from "./cors.ts";
 import { HttpError, json } from "./http_error.ts";
 import { createRateLimiter, type RateLimiter } from "./rate_limiter.ts";
+
+/** What {@link createMeSyncRoute} builds the route from. */
+export interface MeSyncRouteOptions {
+  readonly session: SessionSettings;
+  readonly clerkApi: ClerkApiSettings;
+  readonly users: () => Promise<UsersStore>;
+  readonly logger: Logger;
+  /** Used for the Backend API and the JWKS. */
+  readonly fetch?: typeof fetch;
+}
+
+/**
+ * The route as the app serves it: tokens checked with `CLERK_JWT_KEY`, or
+ * else the JWKS fetched with `CLERK_SECRET_KEY`; users read from the
+ * Backend API with the same key.
+ */
+export function createMeSyncRoute(options: MeSyncRouteOptions) {
+  const { session, clerkApi } = options;
+  return createMeSyncHandler({
+    verify: createSessionTokenVerifier({
+      jwtKey: session.jwtKey,
+      jwks: { apiUrl: clerkApi.apiUrl, secretKey: clerkApi.secretKey, fetch: options.fetch },
+      authorizedParties: session.authorizedParties,
+    }),
+    // Fail fast: a browser is waiting, and Clerk's 429 says when to come back.
+    clerk: createClerkBackendApi({
+      apiUrl: clerkApi.apiUrl,
+      secretKey: clerkApi.secretKey,
+      fetch: options.fetch,
+      timeoutMs: 5_000,
+    }),
+    users: options.users,
+    allowedOrigins: session.corsAllowedOrigins,
+    logger: options.logger,
+  });
+}
 
 /** Options for {@link createMeSyncHandler}. */
 export interface MeSyncOptions {

@@ -9,9 +9,9 @@
 export const FUNCTION_NAME = "clerk-events";
 
 /** The routes of the function. */
-export type Route = "webhook" | "inngest" | "health";
+export type Route = "webhook" | "inngest" | "health" | "users/me/sync";
 
-const ROUTES: readonly Route[] = ["webhook", "inngest", "health"];
+const ROUTES: readonly Route[] = ["webhook", "inngest", "health", "users/me/sync"];
 // A route is one or more lower-case segments, such as `users/me/sync` or
 // `resend-webhook`; anything else is no route.
 const PATTERN = new RegExp(`^(?:/functions/v1)?/${FUNCTION_NAME}/([a-z][a-z0-9/-]*?)/?$`);

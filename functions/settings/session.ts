@@ -13,7 +13,7 @@
  *   CORS grant. Default: the origin of `APP_URL` (when that is invalid, the
  *   email group already reports it, and no origin is granted).
  */
-import type { Env, SettingsGroup } from "../settings.ts";
+import { type Env, group, optional, type SettingsGroup } from "../settings.ts";
 
 /** Settings of `POST /clerk-events/users/me/sync`. */
 export interface SessionSettings {
@@ -24,13 +24,6 @@ export interface SessionSettings {
   /** Origins that get a CORS grant. */
   readonly corsAllowedOrigins: readonly string[];
 }
-
-/** The variables this group reads, for `SETTING_NAMES`. */
-export const SESSION_SETTING_NAMES = [
-  "CLERK_JWT_KEY",
-  "CLERK_AUTHORIZED_PARTIES",
-  "CORS_ALLOWED_ORIGINS",
-] as const;
 
 const PEM = /^-----BEGIN PUBLIC KEY-----\n([A-Za-z0-9+/=\n]+)\n-----END PUBLIC KEY-----$/;
 
@@ -85,7 +78,7 @@ function list(value: string | undefined): string[] {
 export function parseSessionSettings(env: Env): SettingsGroup<SessionSettings> {
   const problems: string[] = [];
 
-  const rawKey = env.CLERK_JWT_KEY?.trim();
+  const rawKey = optional(env.CLERK_JWT_KEY);
   const jwtKey = rawKey ? normalizePem(rawKey) : undefined;
   if (rawKey && !jwtKey) {
     problems.push(
@@ -109,10 +102,8 @@ export function parseSessionSettings(env: Env): SettingsGroup<SessionSettings> {
         "https://app.example.com (scheme and host, no path)",
     );
   }
-  const fallback = originOf(env.APP_URL?.trim());
+  const fallback = originOf(optional(env.APP_URL));
   const corsAllowedOrigins = explicit.length ? explicit : fallback ? [fallback] : [];
 
-  return problems.length
-    ? { ok: false, problems }
-    : { ok: true, value: { jwtKey, authorizedParties, corsAllowedOrigins } };
+  return group(problems, () => ({ jwtKey, authorizedParties, corsAllowedOrigins }));
 }

@@ -9,10 +9,12 @@
  * - `GET /v1/users/{id}` answers the user, or 404 `resource_not_found` for a
  *   deleted (or never existing) user;
  * - a wrong or missing secret key gets 401 `authentication_invalid`;
- * - past its rate limit it answers 429 with `Retry-After` in seconds.
+ * - past its rate limit it answers 429 with `Retry-After` in seconds;
+ * - `GET /v1/jwks` answers the instance's public keys (`jwks`), with the
+ *   same secret key and rate limit as every other call.
  *
  * It records every request with the status it got, so tests count what the
- * code really sent. More routes (a JWKS, say) plug in with `route()`.
+ * code really sent. More routes plug in with `route()`.
  */
 
 /** A Clerk User object as the API returns it: known fields plus many others. */
@@ -67,6 +69,8 @@ export interface ClerkApi {
    * it is answered: lets a test change Clerk's data mid-run.
    */
   onRequest: (request: RecordedRequest) => void | Promise<void>;
+  /** What `GET /v1/jwks` answers; changeable while running (a key rotation). */
+  jwks: { keys: JsonWebKey[] };
   /** Adds (or replaces) a user. */
   putUser(user: ClerkUserObject): void;
   /** Changes a user's fields and moves its `updated_at` forward. */
@@ -103,6 +107,7 @@ export function startClerkApi(options: ClerkApiOptions = {}): ClerkApi {
     accepted: () => api.requests.filter((r) => r.status !== 401 && r.status !== 429),
     rateLimit: options.rateLimit ?? DEVELOPMENT_RATE_LIMIT,
     onRequest: () => {},
+    jwks: { keys: [] },
     putUser(user) {
       store.set(user.id, structuredClone(user));
       sorted.clear();
@@ -202,6 +207,8 @@ export function startClerkApi(options: ClerkApiOptions = {}): ClerkApi {
     const limited = rateLimited();
     if (limited) return answer(limited);
     await api.onRequest(recorded);
+
+    if (req.method === "GET" && url.pathname === "/v1/jwks") return answer(Response.json(api.jwks));
 
     if (req.method === "GET" && url.pathname === "/v1/users") {
       return answer(listUsers(url.searchParams));
