@@ -6,6 +6,7 @@ import {
 } from "../functions/clerk/session_token.ts";
 import { normalizePem, parseSessionSettings } from "../functions/settings/session.ts";
 import { newUserId } from "./support/clerk.ts";
+import { startClerkApi, TEST_CLERK_SECRET_KEY } from "./support/clerk_api.ts";
 import {
   base64url,
   createTestInstance,
@@ -201,4 +202,58 @@ Deno.test("CORS origins default to the origin of APP_URL", () => {
   ]);
   const none = parseSessionSettings({ APP_URL: "nope" });
   assert.deepEqual(none.ok && none.value.corsAllowedOrigins, []);
+});
+
+Deno.test("without CLERK_JWT_KEY the keys come from the Backend API's JWKS, cached", async (t) => {
+  const api = startClerkApi();
+  api.jwks = { keys: [acme.jwk] };
+  const jwksRequests = () => api.requests.filter((r) => r.path === "/v1/jwks");
+  const verifier = (cooldownMs?: number, secretKey = TEST_CLERK_SECRET_KEY) =>
+    createSessionTokenVerifier({ jwks: { apiUrl: api.url, secretKey, cooldownMs } });
+  try {
+    await t.step("one fetch, with the secret key, serves many tokens", async () => {
+      const verify = verifier();
+      for (let i = 0; i < 3; i++) {
+        const sub = newUserId();
+        assert.equal((await verify(await mintSessionToken(acme, { sub }))).sub, sub);
+      }
+      assert.deepEqual(jwksRequests().map((r) => r.status), [200]);
+    });
+
+    await t.step(
+      "a rotated-in key is fetched on its first token once the cooldown allows",
+      async () => {
+        api.requests.length = 0;
+        api.jwks = { keys: [acme.jwk] };
+        const verify = verifier(0);
+        await verify(await mintSessionToken(acme, { sub: newUserId() }));
+        const next = await createTestInstance("acme-next");
+        api.jwks = { keys: [acme.jwk, next.jwk] };
+        const sub = newUserId();
+        assert.equal((await verify(await mintSessionToken(next, { sub }))).sub, sub);
+        assert.equal(jwksRequests().length, 2);
+      },
+    );
+
+    await t.step("unknown key ids within the cooldown cause no refetch", async () => {
+      api.requests.length = 0;
+      const verify = verifier(60_000);
+      await verify(await mintSessionToken(acme, { sub: newUserId() }));
+      for (let i = 0; i < 5; i++) {
+        const token = await mintSessionToken(other, { sub: newUserId() });
+        assert.equal(await refused(verify(token)), "unknown_key");
+      }
+      assert.equal(jwksRequests().length, 1);
+    });
+
+    await t.step("a refused secret key is a key problem (503), not a bad token (401)", async () => {
+      const verify = verifier(undefined, "sk_test_wrong");
+      await assert.rejects(
+        verify(await mintSessionToken(acme, { sub: newUserId() })),
+        VerificationKeyError,
+      );
+    });
+  } finally {
+    await api.close();
+  }
 });

@@ -28,9 +28,10 @@ export interface SessionSettings {
 const PEM = /^-----BEGIN PUBLIC KEY-----\n([A-Za-z0-9+/=\n]+)\n-----END PUBLIC KEY-----$/;
 
 /**
- * A PEM public key from how it was pasted: literal `\n` (or `\r\n`) turned
- * into line breaks, surrounding quotes and blanks removed, and a bare base64
- * body wrapped in the PEM armour. `undefined` when it is none of these.
+ * An RSA public key in PEM, from how it was pasted: literal `\n` (or
+ * `\r\n`) turned into line breaks, surrounding quotes and blanks removed,
+ * and a bare base64 body wrapped in the PEM armour. `undefined` when it is
+ * none of these.
  */
 export function normalizePem(value: string): string | undefined {
   let text = value.trim().replace(/^["']|["']$/g, "").replace(/\\r|\r/g, "")
@@ -43,12 +44,19 @@ export function normalizePem(value: string): string | undefined {
   const pem = lines.join("\n");
   const match = PEM.exec(pem);
   if (!match) return undefined;
+  let der: string;
   try {
-    return atob(match[1].replaceAll("\n", "")).length > 0 ? pem : undefined;
+    der = atob(match[1].replaceAll("\n", ""));
   } catch {
     return undefined;
   }
+  // An SPKI structure (a DER SEQUENCE) that names rsaEncryption: the key
+  // itself is imported, and checked, on first use.
+  return der.charCodeAt(0) === 0x30 && der.includes(RSA_ENCRYPTION) ? pem : undefined;
 }
+
+/** The DER encoding of the rsaEncryption OID, 1.2.840.113549.1.1.1. */
+const RSA_ENCRYPTION = atob("BgkqhkiG9w0BAQE=");
 
 /** Whether `value` is an http(s) origin: scheme, host, port, and nothing else. */
 function isOrigin(value: string): boolean {
