@@ -10,7 +10,7 @@
 alter table public.users add column clerk_checked_at timestamptz;
 
 comment on column public.users.clerk_checked_at is
-  'When POST /clerk-events/users/me/sync last read this user from Clerk''s Backend API. Null if it never did.';
+  'When POST /clerk-events/users/me/sync last read this user from Clerk''s Backend API and found nothing newer to write (a write sets updated_at instead). Null if it never did.';
 
 -- The row as the route answers it.
 create function public.user_sync_json(u public.users)
@@ -58,7 +58,7 @@ comment on function public.user_for_me_sync is
 
 -- Applies a user read from the Backend API with upsert_user_from_clerk (the
 -- same newest-wins and never-resurrect rules as the webhooks), records that
--- the user was checked, and returns {outcome, user}. The outcome is
+-- the user was checked when nothing was written, and returns {outcome, user}. The outcome is
 -- upsert_user_from_clerk's, except that a version equal to the stored one is
 -- 'unchanged' rather than 'stale'; 'deleted' for a tombstone (user is null).
 create function public.sync_user_from_clerk_api(
@@ -83,10 +83,15 @@ begin
     p_id, p_email, p_first_name, p_last_name, p_username, p_image_url,
     p_clerk_created_at, p_clerk_updated_at
   );
-  update public.users u
-     set clerk_checked_at = now()
-   where u.id = p_id and u.deleted_at is null
-  returning u.* into v_user;
+  if v_outcome in ('inserted', 'updated') then
+    -- updated_at was just set: the row is fresh without a second write.
+    select * into v_user from public.users u where u.id = p_id and u.deleted_at is null;
+  else
+    update public.users u
+       set clerk_checked_at = now()
+     where u.id = p_id and u.deleted_at is null
+    returning u.* into v_user;
+  end if;
 
   if v_user.id is null then
     return jsonb_build_object('outcome', 'deleted', 'user', null);
