@@ -16,16 +16,8 @@ export interface Recipient {
   readonly deleted: boolean;
 }
 
-/** A row as `POST /clerk-events/users/me/sync` answers it. */
-export interface SyncedUser {
-  readonly id: string;
-  readonly email: string | null;
-  readonly first_name: string | null;
-  readonly last_name: string | null;
-  readonly username: string | null;
-  readonly image_url: string | null;
-  readonly clerk_updated_at: string | null;
-}
+/** A row as `POST /clerk-events/users/me/sync` answers it (as stored, so no `clerk_created_at`). */
+export type SyncedUser = Omit<UserRow, "clerk_created_at">;
 
 /** A stored user, and whether it was synced within the freshness window. */
 export interface StoredSyncState {
