@@ -3,14 +3,15 @@
  * handler that does the same Backend API fetch and upsert without verifying
  * a session token, reading the row first, or recording the check.
  *
- * Both run in this process against the same PostgREST double, database and
- * Backend API stand-in, through the same client code (the Backend API
- * client, the users store over supabase-js). Every request is for a user
- * never synced before, so the route never answers from its freshness window
- * and both sides fetch from Clerk and write. The route checks tokens against
- * the JWKS (fetched once, in the warm-up), as it does without CLERK_JWT_KEY.
+ * Both run in this process, through the same client code (the Backend API
+ * client, the users store over supabase-js), against the same PostgREST
+ * double, database and Backend API stand-in, which run in a process of their
+ * own (`servers/me_sync_backends.ts`), as PostgREST and Clerk would. Every
+ * request is for a user never synced before, so the route never answers
+ * from its freshness window and both sides fetch from Clerk and write. The
+ * route checks tokens against the JWKS (fetched once, in the warm-up), as
+ * it does without CLERK_JWT_KEY.
  */
-import postgres from "postgres";
 import { createApp } from "../../functions/app.ts";
 import { createClerkBackendApi } from "../../functions/clerk/backend_api.ts";
 import { createServiceClient } from "../../functions/database/supabase_client.ts";
@@ -18,12 +19,11 @@ import { json } from "../../functions/http/http_error.ts";
 import { createLogger } from "../../functions/log.ts";
 import { createSupabaseUsersStore } from "../../functions/users/supabase_users_store.ts";
 import { toUserRow } from "../../functions/users/user_row.ts";
-import { clerkUser, startClerkApi } from "../support/clerk_api.ts";
 import { testDatabase } from "../support/database.ts";
 import { TEST_SERVICE_KEY, testEnv } from "../support/env.ts";
-import { startPostgrestDouble } from "../support/postgrest_double.ts";
 import { createTestInstance, mintSessionToken } from "../support/session_tokens.ts";
 import { median, percentile } from "./_load.ts";
+import { spawnServer, waitUntilAnswering } from "./_process.ts";
 import { compare, num, type Row } from "./_report.ts";
 
 /** Options of the on-demand sync benchmark. */
@@ -44,29 +44,35 @@ const APP_ORIGIN = "https://acme.test";
 /** Runs benchmark 6 and returns its rows. */
 export async function meSyncBenchmark(options: MeSyncBenchOptions): Promise<Row[]> {
   const db = await testDatabase();
-  const sql = postgres(db.url, { max: options.concurrency, onnotice: () => {} });
-  const double = startPostgrestDouble({ sql, serviceKey: TEST_SERVICE_KEY });
-  const clerk = startClerkApi();
-  clerk.rateLimit = undefined;
   const instance = await createTestInstance("bench");
-  clerk.jwks = { keys: [instance.jwk] };
+  const users = 2 * (options.warmup + options.rounds * options.requests);
+  const backends = spawnServer("me_sync_backends", {
+    env: {
+      BENCH_DATABASE_URL: db.url,
+      BENCH_JWKS: JSON.stringify({ keys: [instance.jwk] }),
+      BENCH_USERS: String(users),
+    },
+  });
+  let urls: { postgrest: string; clerk: string; secretKey: string } | undefined;
+  await waitUntilAnswering(async () => {
+    const res = await fetch(`${backends.url}/urls`);
+    if (res.ok) urls = await res.clone().json();
+    return res;
+  }, performance.now());
+  const { postgrest, clerk, secretKey } = urls!;
 
   const ours = createApp(
     testEnv({
-      SUPABASE_URL: double.url,
+      SUPABASE_URL: postgrest,
       SUPABASE_SERVICE_ROLE_KEY: TEST_SERVICE_KEY,
-      CLERK_API_URL: clerk.url,
+      CLERK_API_URL: clerk,
     }),
     { logger: createLogger({ sink: () => {} }) },
   ).handler;
 
-  const clerkClient = createClerkBackendApi({
-    apiUrl: clerk.url,
-    secretKey: clerk.secretKey,
-    timeoutMs: 5_000,
-  });
+  const clerkClient = createClerkBackendApi({ apiUrl: clerk, secretKey, timeoutMs: 5_000 });
   const store = createSupabaseUsersStore(
-    createServiceClient({ url: double.url, serviceKey: TEST_SERVICE_KEY }),
+    createServiceClient({ url: postgrest, serviceKey: TEST_SERVICE_KEY }),
   );
   const bare: Handler = async (req) => {
     const user = await clerkClient.getUser(req.headers.get("x-user-id")!);
@@ -74,18 +80,18 @@ export async function meSyncBenchmark(options: MeSyncBenchOptions): Promise<Row[
     return json(200, { outcome: await store.upsert(toUserRow(user)) });
   };
 
-  /** `count` new Clerk users, and a request for each as `side` sends it. */
+  /** Requests for the next `count` users not synced yet, as `side` sends them. */
+  let nextUser = 0;
   const requestsFor = async (side: "ours" | "bare", count: number) => {
     const requests: Request[] = [];
     for (let i = 0; i < count; i++) {
-      const user = clerkUser();
-      clerk.putUser(user);
+      const id = `user_mesync_${nextUser++}`;
       const headers: Record<string, string> = { origin: APP_ORIGIN };
       if (side === "ours") {
-        const token = await mintSessionToken(instance, { sub: user.id, expiresIn: 900 });
+        const token = await mintSessionToken(instance, { sub: id, expiresIn: 900 });
         headers.authorization = `Bearer ${token}`;
       } else {
-        headers["x-user-id"] = user.id;
+        headers["x-user-id"] = id;
       }
       requests.push(new Request(ROUTE_URL, { method: "POST", headers }));
     }
@@ -115,9 +121,7 @@ export async function meSyncBenchmark(options: MeSyncBenchOptions): Promise<Row[
       }
     }
   } finally {
-    await clerk.close();
-    await double.close();
-    await sql.end();
+    await backends.stop();
   }
   const figure = `(${options.concurrency} concurrent, new user each, JWKS cached)`;
   return [
