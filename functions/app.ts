@@ -34,8 +34,7 @@ import { PACKAGE_VERSIONS } from "./versions.ts";
 import { createDeleteUserFunction } from "./workflows/delete_user.ts";
 import { createSyncUserFunction } from "./workflows/sync_user.ts";
 import { createReconcileFunction } from "./workflows/reconcile_users.ts";
-import { type ClerkBackendApi, createClerkBackendApi } from "./clerk/backend_api.ts";
-import { createRequestLimiter } from "./clerk/request_budget.ts";
+import { configuredClerkApi } from "./clerk/configured_api.ts";
 import type { ReconcileStore } from "./users/reconcile_store.ts";
 
 /** Options for {@link createApp}; all optional, for tests and benchmarks. */
@@ -101,21 +100,12 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     const { createResendMailer } = await import("./email/resend_mailer.ts");
     return createResendMailer({ apiKey: resendApiKey, baseUrl: resendBaseUrl });
   });
-  // One client, so that one request budget covers every Backend API call.
-  let clerkApi: ClerkBackendApi | undefined;
-  const clerk = (): ClerkBackendApi => {
-    const { secretKey, apiUrl, requestBudget } = required(
-      settings.clerkApi,
-      "Cannot reconcile users with Clerk",
-    );
-    clerkApi ??= createClerkBackendApi({
-      secretKey,
-      apiUrl,
-      fetch: options.fetch,
-      limiter: createRequestLimiter(requestBudget),
-    });
-    return clerkApi;
-  };
+  // One Backend API client for the app: one request budget for every call.
+  const clerk = configuredClerkApi(
+    settings.clerkApi,
+    "Cannot call Clerk's Backend API",
+    options.fetch,
+  );
   const reconcileStore = lazy(async (): Promise<ReconcileStore> => {
     const { createSupabaseReconcileStore } = await import("./users/supabase_reconcile_store.ts");
     return createSupabaseReconcileStore(await supabase());
