@@ -35,6 +35,9 @@ import { createOnboardingFunction } from "./workflows/onboarding_emails.ts";
 import { PACKAGE_VERSIONS } from "./versions.ts";
 import { createDeleteUserFunction } from "./workflows/delete_user.ts";
 import { createSyncUserFunction } from "./workflows/sync_user.ts";
+import { createReconcileFunction } from "./workflows/reconcile_users.ts";
+import { configuredClerkApi } from "./clerk/configured_api.ts";
+import type { ReconcileStore } from "./users/reconcile_store.ts";
 
 /** Options for {@link createApp}; all optional, for tests and benchmarks. */
 export interface AppOptions {
@@ -46,6 +49,8 @@ export interface AppOptions {
   readonly maxBodyBytes?: number;
   readonly sendDeadlineMs?: number;
   readonly inngestRequestTimeoutMs?: number;
+  /** Page and batch sizes of the reconcile workflow (default 500 and 25). */
+  readonly reconcile?: { readonly pageSize?: number; readonly confirmBatchSize?: number };
 }
 
 /** The built app. */
@@ -97,6 +102,16 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     const { createResendMailer } = await import("./email/resend_mailer.ts");
     return createResendMailer({ apiKey: resendApiKey, baseUrl: resendBaseUrl });
   });
+  // One Backend API client for the app: one request budget for every call.
+  const clerk = configuredClerkApi(
+    settings.clerkApi,
+    "Cannot call Clerk's Backend API",
+    options.fetch,
+  );
+  const reconcileStore = lazy(async (): Promise<ReconcileStore> => {
+    const { createSupabaseReconcileStore } = await import("./users/supabase_reconcile_store.ts");
+    return createSupabaseReconcileStore(await supabase());
+  });
   const emailDefaults = settings.email.ok
     ? settings.email.value
     : { trialOfferDelay: "3d", maxSendsPerSecond: 2 };
@@ -113,6 +128,15 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         logger,
         trialOfferDelay: emailDefaults.trialOfferDelay,
         maxSendsPerSecond: emailDefaults.maxSendsPerSecond,
+      }),
+      createReconcileFunction(inngest, {
+        clerk,
+        store: reconcileStore,
+        logger,
+        // Without valid Clerk API settings there is no schedule; a requested
+        // run fails at once, naming the problem.
+        cron: settings.clerkApi.ok ? settings.clerkApi.value.reconcileCron : undefined,
+        ...options.reconcile,
       }),
     ]
     : [];

@@ -36,6 +36,7 @@ async function steps(t: Deno.TestContext, reachable: Env) {
       "sync-user-from-clerk",
       "delete-user-from-clerk",
       "onboarding-emails",
+      "reconcile-users-with-clerk",
     ]);
     assert.equal(body.versions.inngest, "4.24.0");
     assert.deepEqual(Object.keys(body.settings), [...SETTING_NAMES]);
