@@ -29,6 +29,7 @@ import {
 import type { UsersStore } from "./users/users_store.ts";
 import type { ClerkApiSettings } from "./settings/clerk_api.ts";
 import type { SessionSettings } from "./settings/session.ts";
+import type { ClerkBackendApi } from "./clerk/backend_api.ts";
 import type { DeliveriesStore } from "./email/deliveries_store.ts";
 import type { Mailer } from "./email/mailer.ts";
 import { createOnboardingFunction } from "./workflows/onboarding_emails.ts";
@@ -165,7 +166,14 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         : undefined,
     }),
     "users/me/sync": settings.session.ok && settings.clerkApi.ok && settings.database.ok
-      ? meSyncHandler(settings.session.value, settings.clerkApi.value, users, logger, options)
+      ? meSyncHandler(
+        settings.session.value,
+        settings.clerkApi.value,
+        clerk,
+        users,
+        logger,
+        options,
+      )
       : unavailable([settings.session, settings.clerkApi, settings.database]),
   };
 
@@ -220,13 +228,21 @@ function inngestHandler(
 function meSyncHandler(
   session: SessionSettings,
   clerkApi: ClerkApiSettings,
+  clerk: () => ClerkBackendApi,
   users: () => Promise<UsersStore>,
   logger: Logger,
   options: AppOptions,
 ): (req: Request) => Promise<Response> {
   const handler = lazy(async () => {
     const { createMeSyncRoute } = await import("./http/me_sync.ts");
-    return createMeSyncRoute({ session, clerkApi, users, logger, fetch: options.fetch });
+    return createMeSyncRoute({
+      session,
+      clerkApi,
+      clerk: clerk(),
+      users,
+      logger,
+      fetch: options.fetch,
+    });
   });
   return async (req) => (await handler())(req);
 }

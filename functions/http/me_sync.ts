@@ -20,7 +20,6 @@ import {
   type ClerkBackendApi,
   ClerkConfigurationError,
   ClerkRateLimitError,
-  createClerkBackendApi,
 } from "../clerk/backend_api.ts";
 import {
   createSessionTokenVerifier,
@@ -42,16 +41,19 @@ import { createRateLimiter, type RateLimiter } from "./rate_limiter.ts";
 export interface MeSyncRouteOptions {
   readonly session: SessionSettings;
   readonly clerkApi: ClerkApiSettings;
+  /** The app's Backend API client, whose request budget the reconcile shares. */
+  readonly clerk: Pick<ClerkBackendApi, "getUser">;
   readonly users: () => Promise<UsersStore>;
   readonly logger: Logger;
-  /** Used for the Backend API and the JWKS. */
+  /** Used for the JWKS. */
   readonly fetch?: typeof fetch;
 }
 
 /**
  * The route as the app serves it: tokens checked with `CLERK_JWT_KEY`, or
- * else the JWKS fetched with `CLERK_SECRET_KEY`; users read from the
- * Backend API with the same key.
+ * else the JWKS fetched with `CLERK_SECRET_KEY`; users read with the app's
+ * Backend API client, so that one request budget covers the reconcile and
+ * this route.
  */
 export function createMeSyncRoute(options: MeSyncRouteOptions) {
   const { session, clerkApi } = options;
@@ -61,13 +63,7 @@ export function createMeSyncRoute(options: MeSyncRouteOptions) {
       jwks: { apiUrl: clerkApi.apiUrl, secretKey: clerkApi.secretKey, fetch: options.fetch },
       authorizedParties: session.authorizedParties,
     }),
-    // Fail fast: a browser is waiting, and Clerk's 429 says when to come back.
-    clerk: createClerkBackendApi({
-      apiUrl: clerkApi.apiUrl,
-      secretKey: clerkApi.secretKey,
-      fetch: options.fetch,
-      timeoutMs: 5_000,
-    }),
+    clerk: options.clerk,
     users: options.users,
     allowedOrigins: session.corsAllowedOrigins,
     logger: options.logger,
