@@ -36,6 +36,20 @@ export interface MeSyncBenchOptions {
   readonly progress: (line: string) => void;
 }
 
+/** The options `deno task bench` runs benchmark 6 with. */
+export function meSyncBenchOptions(
+  quick: boolean,
+  progress: (line: string) => void,
+): MeSyncBenchOptions {
+  return {
+    requests: quick ? 200 : 1_000,
+    rounds: quick ? 2 : 4,
+    concurrency: 4,
+    warmup: 100,
+    progress,
+  };
+}
+
 type Handler = (req: Request) => Promise<Response>;
 
 const ROUTE_URL = "http://localhost/clerk-events/users/me/sync";
@@ -163,4 +177,13 @@ async function drive(handler: Handler, requests: Request[], concurrency: number)
     }
   }));
   return latencies.sort((a, b) => a - b);
+}
+
+// Benchmark 6 alone, with the options `deno task bench` uses:
+//   deno run --allow-all tests/bench/_me_sync.ts [--quick]
+if (import.meta.main) {
+  const { markdownTable } = await import("./_report.ts");
+  const quick = Deno.args.includes("--quick");
+  const rows = await meSyncBenchmark(meSyncBenchOptions(quick, (line) => console.error(line)));
+  console.log(markdownTable(rows));
 }

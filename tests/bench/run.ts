@@ -18,7 +18,7 @@ import { markdownTable, type Row } from "./_report.ts";
 import { verifyBenchmark } from "./_verify.ts";
 import { writePathBenchmark } from "./_write_path.ts";
 import { supabaseWriteRows } from "./_supabase_write.ts";
-import { meSyncBenchmark } from "./_me_sync.ts";
+import { meSyncBenchmark, meSyncBenchOptions } from "./_me_sync.ts";
 
 const quick = Deno.args.includes("--quick");
 const WATCHDOG_MS = 10 * 60_000;
@@ -81,13 +81,7 @@ try {
 
   progress("6: on-demand sync latency");
   rows.push(
-    ...await meSyncBenchmark({
-      requests: quick ? 200 : 1_000,
-      rounds: quick ? 2 : 4,
-      concurrency: 4,
-      warmup: 100,
-      progress,
-    }),
+    ...await meSyncBenchmark(meSyncBenchOptions(quick, progress)),
   );
 } finally {
   await stopAll();
