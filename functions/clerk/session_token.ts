@@ -2,12 +2,13 @@
  * Verifies Clerk session tokens: the short-lived RS256 JWTs that Clerk's
  * front-end SDKs hand out (`getToken()`), sent as `Authorization: Bearer`.
  *
- * Why `jose` (6.2.18) and not `@clerk/backend`'s `verifyToken`: both verify
- * with Web Crypto and run on Supabase's edge runtime, but `@clerk/backend`
- * 3.25 brings `@clerk/shared`, `@tanstack/query-core`, `standardwebhooks`
- * and `tslib` with it: 12.4 MB of npm packages by `deno info`, against
- * 217 KB for `jose`, which has no dependencies. Supabase's bundler copies
- * reachable npm packages whole, against a 5 MB limit. Its `verifyToken` also
+ * Why `jose` (6.2.18) and not `@clerk/backend`'s `verifyToken`: both run on
+ * Supabase's edge runtime, but `@clerk/backend` 3.25 brings `@clerk/shared`,
+ * `@tanstack/query-core`, `standardwebhooks` and `tslib` with it: 12.4 MB of
+ * npm packages by `deno info`, against 217 KB for `jose`, which has no
+ * dependencies and verifies with Web Crypto. A deploy is bundled against a
+ * 5 MB limit, and the edge runtime's bundler copies every reachable npm
+ * package folder whole. Its `verifyToken` also
  * throws where older docs show `{ data, errors }`, and takes only 2048-bit
  * RSA keys as `jwtKey`. `jose` has the remote JWKS cache with a
  * rate-limited refresh on an unknown `kid`, so no signature or key handling
