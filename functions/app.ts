@@ -50,8 +50,12 @@ export interface AppOptions {
   readonly maxBodyBytes?: number;
   readonly sendDeadlineMs?: number;
   readonly inngestRequestTimeoutMs?: number;
-  /** Page and batch sizes of the reconcile workflow (default 500 and 25). */
-  readonly reconcile?: { readonly pageSize?: number; readonly confirmBatchSize?: number };
+  /** Sizes of the reconcile workflow's pages and steps (default 500, 4 and 25). */
+  readonly reconcile?: {
+    readonly pageSize?: number;
+    readonly pagesPerStep?: number;
+    readonly confirmBatchSize?: number;
+  };
 }
 
 /** The built app. */

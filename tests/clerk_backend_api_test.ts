@@ -42,10 +42,30 @@ Deno.test("the Backend API client reads users the way Clerk serves them", async 
       );
     });
 
-    await t.step("keeps fields the schema does not list", async () => {
+    await t.step("accepts users with fields the schema does not list", async () => {
+      const newest = users.reduce((a, b) => (a.created_at > b.created_at ? a : b));
+      assert.ok("public_metadata" in newest && "passkeys" in newest, "the stand-in sends them");
       const [user] = await client.listUsers({ limit: 1, offset: 0, orderBy: "-created_at" });
-      assert.equal(user.object, "user");
-      assert.deepEqual(user.public_metadata, {});
+      assert.equal(user.id, newest.id);
+      assert.equal(user.primary_email_address_id, newest.primary_email_address_id);
+      assert.deepEqual(
+        user.email_addresses.map((a) => a.id),
+        (newest.email_addresses as { id: string }[]).map((a) => a.id),
+      );
+    });
+
+    await t.step("a user missing a field the schema needs is an error", async () => {
+      const broken = clerkUser();
+      delete (broken as Record<string, unknown>).email_addresses;
+      api.putUser({ ...broken, created_at: 1 });
+      try {
+        const error = await client.listUsers({ limit: 1, offset: 0, orderBy: "+created_at" })
+          .then(() => undefined, (e) => e);
+        assert.ok(error instanceof ClerkApiError && error.permanent, String(error));
+        assert.match(error.message, /user 0: not a Clerk user \(email_addresses: /);
+      } finally {
+        api.deleteUser(broken.id);
+      }
     });
 
     await t.step("getUser answers the user, and null once Clerk deleted it", async () => {

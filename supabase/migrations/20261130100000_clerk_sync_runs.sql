@@ -54,8 +54,10 @@ grant all on table public.clerk_sync_runs, public.clerk_sync_seen to service_rol
 -- Applies many Clerk users at once, with the rules of the webhook path: the
 -- newest clerk_updated_at wins and a tombstone is never restored. p_users is
 -- a JSON array of rows of public.users (id, email, first_name, last_name,
--- username, image_url, clerk_created_at, clerk_updated_at). Returns each
--- id's outcome: inserted, updated, stale or deleted.
+-- username, image_url, clerk_created_at, clerk_updated_at). Returns one row
+-- per user written, with outcome inserted or updated; a user not returned
+-- was not newer than its row (stale) or is a tombstone (deleted). Nothing
+-- else is read, so the cost does not grow with the table.
 create function public.upsert_users_from_clerk(p_users jsonb)
 returns table (user_id text, outcome text)
 language plpgsql
@@ -106,17 +108,12 @@ begin
       and (u.clerk_updated_at is null or u.clerk_updated_at < excluded.clerk_updated_at)
     returning u.id, case when u.xmax = 0 then 'inserted' else 'updated' end as outcome
   )
-  -- Rows the insert did not write still show their state before it.
-  select i.id,
-         coalesce(w.outcome, case when u.deleted_at is not null then 'deleted' else 'stale' end)
-    from input i
-    left join written w on w.id = i.id
-    left join public.users u on u.id = i.id;
+  select w.id, w.outcome from written w;
 end;
 $$;
 
 comment on function public.upsert_users_from_clerk is
-  'Applies Clerk users in one statement. Newest clerk_updated_at wins; tombstones are never restored. Returns (user_id, outcome) with outcome inserted, updated, stale or deleted.';
+  'Applies Clerk users in one statement. Newest clerk_updated_at wins; tombstones are never restored. Returns (user_id, outcome) for each user written, with outcome inserted or updated.';
 
 -- The single-user upsert of sync-user-from-clerk, now the same SQL as above.
 create or replace function public.upsert_user_from_clerk(
@@ -133,12 +130,15 @@ language sql
 security definer
 set search_path = ''
 as $$
-  select o.outcome
-    from public.upsert_users_from_clerk(jsonb_build_array(jsonb_build_object(
-      'id', p_id, 'email', p_email, 'first_name', p_first_name, 'last_name', p_last_name,
-      'username', p_username, 'image_url', p_image_url,
-      'clerk_created_at', p_clerk_created_at, 'clerk_updated_at', p_clerk_updated_at
-    ))) as o;
+  select coalesce(
+    (select o.outcome
+       from public.upsert_users_from_clerk(jsonb_build_array(jsonb_build_object(
+         'id', p_id, 'email', p_email, 'first_name', p_first_name, 'last_name', p_last_name,
+         'username', p_username, 'image_url', p_image_url,
+         'clerk_created_at', p_clerk_created_at, 'clerk_updated_at', p_clerk_updated_at
+       ))) as o),
+    (select case when u.deleted_at is not null then 'deleted' else 'stale' end
+       from public.users u where u.id = p_id));
 $$;
 
 -- Starts a run, or returns the one already started for this Inngest run (a
@@ -192,45 +192,58 @@ set search_path = ''
 as $$
 declare
   v_new text[];
-  v_outcomes jsonb := '[]';
-  v_counts jsonb;
+  v_counts record;
 begin
-  with seen as (
-    insert into public.clerk_sync_seen (run_id, user_id)
-    select p_run_id, r.id from jsonb_to_recordset(p_users) as r(id text)
-    on conflict do nothing
-    returning user_id
-  )
-  select coalesce(array_agg(user_id), '{}') into v_new from seen;
-
-  begin
-    select coalesce(jsonb_agg(jsonb_build_object('id', o.user_id, 'outcome', o.outcome)), '[]')
-      into v_outcomes
-      from public.upsert_users_from_clerk(p_users) as o;
-    if p_dry_run then
-      -- Undo the writes; the outcomes stay in v_outcomes.
+  if not coalesce(p_dry_run, false) then
+    with seen as (
+      insert into public.clerk_sync_seen (run_id, user_id)
+      select p_run_id, r.id from jsonb_to_recordset(p_users) as r(id text)
+      on conflict do nothing
+      returning user_id
+    ), written as (
+      select o.user_id, o.outcome from public.upsert_users_from_clerk(p_users) as o
+    )
+    select count(*)::int as listed,
+           (count(*) filter (where w.outcome = 'inserted'))::int as inserted,
+           (count(*) filter (where w.outcome = 'updated'))::int as updated,
+           (count(*) filter (where w.outcome is null))::int as unchanged
+      into v_counts
+      from seen s left join written w on w.user_id = s.user_id;
+  else
+    with seen as (
+      insert into public.clerk_sync_seen (run_id, user_id)
+      select p_run_id, r.id from jsonb_to_recordset(p_users) as r(id text)
+      on conflict do nothing
+      returning user_id
+    )
+    select coalesce(array_agg(user_id), '{}') into v_new from seen;
+    begin
+      with written as materialized (
+        select o.user_id, o.outcome from public.upsert_users_from_clerk(p_users) as o
+      )
+      select count(*)::int as listed,
+             (count(*) filter (where o.outcome = 'inserted'))::int as inserted,
+             (count(*) filter (where o.outcome = 'updated'))::int as updated,
+             (count(*) filter (where o.outcome is null))::int as unchanged
+        into v_counts
+        from unnest(v_new) as n(id)
+        left join written o on o.user_id = n.id;
+      -- Undo the writes; the counts stay in v_counts.
       raise exception 'dry run' using errcode = 'CEDRY';
-    end if;
-  exception when sqlstate 'CEDRY' then
-    null;
-  end;
-
-  select jsonb_build_object(
-           'listed', count(*),
-           'inserted', count(*) filter (where o.outcome = 'inserted'),
-           'updated', count(*) filter (where o.outcome = 'updated'),
-           'unchanged', count(*) filter (where o.outcome in ('stale', 'deleted')))
-    into v_counts
-    from jsonb_to_recordset(v_outcomes) as o(id text, outcome text)
-   where o.id = any (v_new);
+    exception when sqlstate 'CEDRY' then
+      null;
+    end;
+  end if;
 
   update public.clerk_sync_runs r
-     set listed = r.listed + (v_counts ->> 'listed')::int,
-         inserted = r.inserted + (v_counts ->> 'inserted')::int,
-         updated = r.updated + (v_counts ->> 'updated')::int,
-         unchanged = r.unchanged + (v_counts ->> 'unchanged')::int
+     set listed = r.listed + v_counts.listed,
+         inserted = r.inserted + v_counts.inserted,
+         updated = r.updated + v_counts.updated,
+         unchanged = r.unchanged + v_counts.unchanged
    where r.id = p_run_id;
-  return v_counts;
+  return jsonb_build_object(
+    'listed', v_counts.listed, 'inserted', v_counts.inserted,
+    'updated', v_counts.updated, 'unchanged', v_counts.unchanged);
 end;
 $$;
 
