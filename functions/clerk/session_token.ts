@@ -8,12 +8,12 @@
  * npm packages by `deno info`, against 217 KB for `jose`, which has no
  * dependencies and verifies with Web Crypto. A deploy is bundled against a
  * 5 MB limit, and the edge runtime's bundler copies every reachable npm
- * package folder whole. Its `verifyToken` also
- * throws where older docs show `{ data, errors }`, and takes only 2048-bit
- * RSA keys as `jwtKey`. `jose` has the remote JWKS cache with a
- * rate-limited refresh on an unknown `kid`, so no signature or key handling
- * is written here; Clerk's own claim checks (`exp`, `nbf` and `iat` with a
- * clock skew, `sub`, `azp`) are reproduced on top of `jose.jwtVerify`.
+ * package folder whole. Its `verifyToken` also throws where older docs show
+ * `{ data, errors }`, and takes only 2048-bit RSA keys as `jwtKey`. `jose`
+ * has the remote JWKS cache with a rate-limited refresh on an unknown `kid`,
+ * so no signature or key handling is written here; Clerk's own claim checks
+ * (`exp`, `nbf` and `iat` with a clock skew, `sub`, `azp`) are reproduced on
+ * top of `jose.jwtVerify`.
  *
  * Import this module lazily: only the on-demand sync route needs it.
  */
