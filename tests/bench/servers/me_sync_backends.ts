@@ -3,7 +3,8 @@
  * does not count in the latency measured in the benchmark's process: the
  * PostgREST double over the test database, and the Backend API stand-in
  * serving `BENCH_JWKS` and `BENCH_USERS` users named `user_mesync_<n>`.
- * Arguments: the port, where `GET /urls` answers both servers' URLs.
+ * Arguments: the port, where `GET /urls` answers both servers' URLs, and
+ * `PUT /clerk-delay/<ms>` makes the stand-in answer every request that late.
  * Environment: `BENCH_DATABASE_URL`, `BENCH_JWKS`, `BENCH_USERS`.
  */
 import postgres from "postgres";
@@ -21,5 +22,13 @@ for (let n = 0; n < users; n++) clerk.putUser(clerkUser({ id: `user_mesync_${n}`
 
 Deno.serve(
   { hostname: "127.0.0.1", port: Number(Deno.args[0]), onListen: () => {} },
-  () => Response.json({ postgrest: double.url, clerk: clerk.url, secretKey: clerk.secretKey }),
+  (req) => {
+    const delay = /^\/clerk-delay\/(\d+)$/.exec(new URL(req.url).pathname);
+    if (req.method === "PUT" && delay) {
+      const ms = Number(delay[1]);
+      clerk.onRequest = () => new Promise((resolve) => setTimeout(resolve, ms));
+      return new Response(null, { status: 204 });
+    }
+    return Response.json({ postgrest: double.url, clerk: clerk.url, secretKey: clerk.secretKey });
+  },
 );
