@@ -234,10 +234,13 @@ async function startOurs(clerk: ClerkApi, supabaseUrl: string, budget: string | 
       string
     >,
   });
+  // Health loads supabase-js; an unsigned GET of /inngest loads the serve
+  // handler. Both are loaded once per process, not once per run.
   await waitUntilAnswering(
     () => fetch(`${server.url}/clerk-events/health`),
     performance.now(),
   );
+  await (await fetch(`${server.url}/clerk-events/inngest`)).body?.cancel();
   return server;
 }
 
