@@ -105,19 +105,20 @@ export async function syncUsersFrom(ctx: ReconcileContext, offset: number): Prom
  */
 export async function confirmAbsentUsers(ctx: ReconcileContext): Promise<number> {
   const ids = await ctx.store.absentUsers(ctx.runId, ctx.confirmBatchSize);
+  const answers = await lookUp(ctx.clerk, ids);
   const found: UserRow[] = [];
   const gone: string[] = [];
-  for (const id of ids) {
-    let user;
-    try {
-      user = await ctx.clerk.getUser(id);
-    } catch (error) {
-      if (found.length + gone.length === 0 || !transient(error)) throw error;
-      ctx.log.warn("Reconcile confirmation paused", { run_id: ctx.runId, ...why(error) });
-      break;
-    }
-    if (user) found.push(toUserRow(user));
-    else gone.push(id);
+  const failures: unknown[] = [];
+  answers.forEach((answer, i) => {
+    if (answer.status === "rejected") failures.push(answer.reason);
+    else if (answer.value) found.push(toUserRow(answer.value));
+    else gone.push(ids[i]);
+  });
+  const permanent = failures.find((error) => !transient(error));
+  if (permanent !== undefined) throw permanent;
+  if (failures.length && found.length + gone.length === 0) throw failures[0];
+  if (failures.length) {
+    ctx.log.warn("Reconcile confirmation paused", { run_id: ctx.runId, ...why(failures[0]) });
   }
   if (found.length + gone.length === 0) return 0;
   const counts = await ctx.store.resolveAbsent(ctx.runId, found, gone, ctx.dryRun);
@@ -128,6 +129,26 @@ export async function confirmAbsentUsers(ctx: ReconcileContext): Promise<number>
     tombstoned: counts.tombstoned,
   });
   return found.length + gone.length;
+}
+
+/** Lookups in flight at once; the request budget still paces them. */
+const LOOKUPS_IN_FLIGHT = 5;
+
+/** `getUser` for each id, a few at a time, in the order of `ids`. */
+async function lookUp(clerk: ClerkBackendApi, ids: readonly string[]) {
+  const answers: PromiseSettledResult<Awaited<ReturnType<ClerkBackendApi["getUser"]>>>[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < ids.length) {
+      const i = next++;
+      answers[i] = await clerk.getUser(ids[i]).then(
+        (value) => ({ status: "fulfilled", value }) as const,
+        (reason) => ({ status: "rejected", reason }) as const,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LOOKUPS_IN_FLIGHT, ids.length) }, worker));
+  return answers;
 }
 
 function transient(error: unknown): boolean {
