@@ -176,7 +176,9 @@ Deno.test("reconcile fills public.users from Clerk, then changes nothing", async
       assert.ok(run.finished_at >= run.started_at);
       assert.equal(run.inserted, users.length);
       const [{ count }] = await h.sql`
-        select count(*)::int as count from public.clerk_sync_seen where run_id = ${first.runId}`;
+        select (select count(*) from public.clerk_sync_seen where run_id = ${first.runId})::int
+             + (select count(*) from public.clerk_sync_absent where run_id = ${first.runId})::int
+               as count`;
       assert.equal(count, 0);
     });
 
@@ -451,7 +453,7 @@ Deno.test("reconcile is registered to run alone, on its schedule and on request"
 Deno.test("only the service role may read or write reconcile runs", async () => {
   await withPostgrest(async (sql) => {
     for (const role of ["anon", "authenticated"] as const) {
-      for (const table of ["clerk_sync_runs", "clerk_sync_seen"]) {
+      for (const table of ["clerk_sync_runs", "clerk_sync_seen", "clerk_sync_absent"]) {
         await assert.rejects(
           asRole(sql, role, { sub: "user_x" }, (tx) => tx.unsafe(`select 1 from public.${table}`)),
           /permission denied/,

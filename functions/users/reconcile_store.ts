@@ -27,12 +27,27 @@ export interface RunSummary extends PageCounts {
 export interface ReconcileStore {
   /** Records the start of a run (idempotent per Inngest run id); returns its id. */
   startRun(inngestRunId: string, trigger: SyncTrigger, dryRun: boolean): Promise<string>;
-  /** Marks the users seen and upserts them (not in a dry run). */
-  applyPage(runId: string, rows: readonly UserRow[], dryRun: boolean): Promise<PageCounts>;
-  /** Up to `limit` users in the table that the run has not seen in Clerk. */
+  /** Records the page listed at `offset` as seen and upserts it (not in a dry run). */
+  applyPage(
+    runId: string,
+    offset: number,
+    rows: readonly UserRow[],
+    dryRun: boolean,
+  ): Promise<PageCounts>;
+  /** Records the users the run did not see in Clerk; returns how many. */
+  collectAbsent(runId: string): Promise<number>;
+  /** Up to `limit` of them still to confirm with Clerk. */
   absentUsers(runId: string, limit: number): Promise<string[]>;
-  /** Erases users Clerk confirmed deleted (not in a dry run); returns how many. */
-  tombstone(runId: string, ids: readonly string[], dryRun: boolean): Promise<number>;
+  /**
+   * Applies Clerk's answers: `found` users are upserted, `gone` ones erased
+   * (not in a dry run). Both leave the list of users to confirm.
+   */
+  resolveAbsent(
+    runId: string,
+    found: readonly UserRow[],
+    gone: readonly string[],
+    dryRun: boolean,
+  ): Promise<PageCounts & { readonly tombstoned: number }>;
   /** Records the end of the run and returns its counts. */
   finishRun(runId: string, status: "succeeded" | "failed", error?: string): Promise<RunSummary>;
 }

@@ -14,18 +14,22 @@ export function createSupabaseReconcileStore(client: SupabaseClient): ReconcileS
         p_trigger: trigger,
         p_dry_run: dryRun,
       }),
-    applyPage: (runId, rows, dryRun) =>
+    applyPage: (runId, offset, rows, dryRun) =>
       callRpc<PageCounts>(client, "reconcile_clerk_users_page", {
         p_run_id: runId,
+        p_offset: offset,
         p_users: rows,
         p_dry_run: dryRun,
       }),
+    collectAbsent: (runId) =>
+      callRpc<number>(client, "collect_absent_clerk_users", { p_run_id: runId }),
     absentUsers: (runId, limit) =>
       callRpc<string[]>(client, "clerk_sync_absent_users", { p_run_id: runId, p_limit: limit }),
-    tombstone: (runId, ids, dryRun) =>
-      callRpc<number>(client, "tombstone_clerk_users", {
+    resolveAbsent: (runId, found, gone, dryRun) =>
+      callRpc<PageCounts & { tombstoned: number }>(client, "resolve_absent_clerk_users", {
         p_run_id: runId,
-        p_ids: ids,
+        p_found: found,
+        p_gone: gone,
         p_dry_run: dryRun,
       }),
     finishRun: (runId, status, error) =>

@@ -36,7 +36,7 @@ export interface SyncProgress {
 }
 
 /** Page writes in flight at once within a step. */
-const WRITES_IN_FLIGHT = 2;
+const WRITES_IN_FLIGHT = 3;
 
 /**
  * Lists up to `pagesPerStep` pages from `offset`, oldest first, and applies
@@ -53,9 +53,9 @@ export async function syncUsersFrom(ctx: ReconcileContext, offset: number): Prom
   };
   const writes: Promise<void>[] = [];
   let writeError: { error: unknown } | undefined;
-  const write = (rows: UserRow[]) => {
+  const write = (at: number, rows: UserRow[]) => {
     writes.push(
-      ctx.store.applyPage(ctx.runId, rows, ctx.dryRun).then(
+      ctx.store.applyPage(ctx.runId, at, rows, ctx.dryRun).then(
         () => {},
         (error) => void (writeError ??= { error }),
       ),
@@ -80,7 +80,7 @@ export async function syncUsersFrom(ctx: ReconcileContext, offset: number): Prom
     }
     const full = users.length === ctx.pageSize;
     if (full && page + 1 < ctx.pagesPerStep) pending = list(at + ctx.pageSize);
-    if (users.length) write(users.map(toUserRow));
+    if (users.length) write(at, users.map(toUserRow));
     at += users.length;
     next = full ? at : null;
     while (writes.length >= WRITES_IN_FLIGHT) await writes.shift();
@@ -98,38 +98,57 @@ export async function syncUsersFrom(ctx: ReconcileContext, offset: number): Prom
 }
 
 /**
- * Takes up to `confirmBatchSize` users the run did not see in Clerk's list
- * and asks Clerk for each: a 404 erases the user (as `user.deleted` would);
- * a user Clerk still has is applied like a listed one. Returns how many
- * were checked; 0 when none is left.
+ * Takes up to `confirmBatchSize` of the users the run did not see in
+ * Clerk's list (see `collectAbsent`) and asks Clerk for each: a 404 erases
+ * the user (as `user.deleted` would); a user Clerk still has is applied like
+ * a listed one. Returns how many were resolved; 0 when none is left.
  */
 export async function confirmAbsentUsers(ctx: ReconcileContext): Promise<number> {
   const ids = await ctx.store.absentUsers(ctx.runId, ctx.confirmBatchSize);
+  const answers = await lookUp(ctx.clerk, ids);
   const found: UserRow[] = [];
   const gone: string[] = [];
-  for (const id of ids) {
-    let user;
-    try {
-      user = await ctx.clerk.getUser(id);
-    } catch (error) {
-      if (found.length + gone.length === 0 || !transient(error)) throw error;
-      ctx.log.warn("Reconcile confirmation paused", { run_id: ctx.runId, ...why(error) });
-      break;
-    }
-    if (user) found.push(toUserRow(user));
-    else gone.push(id);
+  const failures: unknown[] = [];
+  answers.forEach((answer, i) => {
+    if (answer.status === "rejected") failures.push(answer.reason);
+    else if (answer.value) found.push(toUserRow(answer.value));
+    else gone.push(ids[i]);
+  });
+  const permanent = failures.find((error) => !transient(error));
+  if (permanent !== undefined) throw permanent;
+  if (failures.length && found.length + gone.length === 0) throw failures[0];
+  if (failures.length) {
+    ctx.log.warn("Reconcile confirmation paused", { run_id: ctx.runId, ...why(failures[0]) });
   }
-  if (found.length) await ctx.store.applyPage(ctx.runId, found, ctx.dryRun);
-  const tombstoned = gone.length ? await ctx.store.tombstone(ctx.runId, gone, ctx.dryRun) : 0;
-  if (ids.length) {
-    ctx.log.info("Reconcile absent users confirmed", {
-      run_id: ctx.runId,
-      checked: found.length + gone.length,
-      still_in_clerk: found.length,
-      tombstoned,
-    });
-  }
+  if (found.length + gone.length === 0) return 0;
+  const counts = await ctx.store.resolveAbsent(ctx.runId, found, gone, ctx.dryRun);
+  ctx.log.info("Reconcile absent users confirmed", {
+    run_id: ctx.runId,
+    checked: found.length + gone.length,
+    still_in_clerk: found.length,
+    tombstoned: counts.tombstoned,
+  });
   return found.length + gone.length;
+}
+
+/** Lookups in flight at once; the request budget still paces them. */
+const LOOKUPS_IN_FLIGHT = 5;
+
+/** `getUser` for each id, a few at a time, in the order of `ids`. */
+async function lookUp(clerk: ClerkBackendApi, ids: readonly string[]) {
+  const answers: PromiseSettledResult<Awaited<ReturnType<ClerkBackendApi["getUser"]>>>[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < ids.length) {
+      const i = next++;
+      answers[i] = await clerk.getUser(ids[i]).then(
+        (value) => ({ status: "fulfilled", value }) as const,
+        (reason) => ({ status: "rejected", reason }) as const,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LOOKUPS_IN_FLIGHT, ids.length) }, worker));
+  return answers;
 }
 
 function transient(error: unknown): boolean {

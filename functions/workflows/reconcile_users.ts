@@ -10,10 +10,12 @@
  *    in one SQL call, with the webhook path's rules: newest `updated_at`
  *    wins, tombstones stay. The ids go to `public.clerk_sync_seen`; the
  *    step returns a count and the next offset only.
- * 3. `confirm-absent-<n>` takes the users in the table that Clerk did not
- *    list, that were written before the run started, and asks Clerk for
- *    each: a 404 erases it like `delete-user-from-clerk`; a user Clerk still
- *    has (missed because a deletion shifted the pages) is upserted.
+ * 3. `collect-absent` records, in `public.clerk_sync_absent`, the users in
+ *    the table that Clerk did not list and that were written before the
+ *    run started. `confirm-absent-<n>` asks Clerk for 25 of them at a
+ *    time: a 404 erases the user like `delete-user-from-clerk`; a user
+ *    Clerk still has (missed because a deletion shifted the pages) is
+ *    upserted.
  * 4. `finish-run` records the counts.
  *
  * It never sends email and never emits `clerk/user.created`: backfilled
@@ -41,7 +43,7 @@ export const CONFIRM_BATCH_SIZE = 25;
  * 200 one-page steps for 100,000 users spend more time replaying than
  * writing (measured: 8.7 of 22.7 s); and a run holds at most 1,000 steps.
  */
-export const PAGES_PER_STEP = 4;
+export const PAGES_PER_STEP = 10;
 const RETRIES = 10;
 
 /** Dependencies of the reconcile workflow. */
@@ -139,7 +141,12 @@ export function createReconcileFunction(client: Inngest, deps: ReconcileDeps) {
         offset = progress.next;
       }
 
-      for (let batch = 0;; batch++) {
+      const absent = await guarded(
+        "collect-absent",
+        "Cannot collect the users Clerk did not list",
+        async () => (await deps.store()).collectAbsent(run),
+      );
+      for (let batch = 0; absent > 0; batch++) {
         const checked = await guarded(
           `confirm-absent-${batch}`,
           "Cannot confirm absent users with Clerk",

@@ -1,9 +1,10 @@
 -- Reconciliation with Clerk's Backend API (reconcile-users-with-clerk).
 --
 -- public.clerk_sync_runs records every run. public.clerk_sync_seen holds the
--- ids a run has listed, so that the set of "users Clerk still has" lives in
--- the database rather than in Inngest's step state (4 MB per step, 32 MB
--- per run). The users themselves are written by the same SQL as the
+-- ids a run has listed, one row per page, so that the set of "users Clerk
+-- still has" lives in the database rather than in Inngest's step state (4 MB
+-- per step, 32 MB per run); public.clerk_sync_absent, the users the run must
+-- confirm with Clerk before erasing them. The users themselves are written by the same SQL as the
 -- webhook path: public.upsert_users_from_clerk below, which
 -- public.upsert_user_from_clerk now calls with one user, and
 -- public.delete_user_from_clerk.
@@ -38,18 +39,31 @@ comment on column public.clerk_sync_runs.error is 'Why the run failed.';
 
 create table public.clerk_sync_seen (
   run_id uuid not null references public.clerk_sync_runs (id) on delete cascade,
+  page_offset integer not null,
+  user_ids text[] not null,
+  primary key (run_id, page_offset)
+);
+
+comment on table public.clerk_sync_seen is
+  'The ids each page of a reconcile run listed; emptied when the run ends.';
+
+create table public.clerk_sync_absent (
+  run_id uuid not null references public.clerk_sync_runs (id) on delete cascade,
   user_id text not null,
   primary key (run_id, user_id)
 );
 
-comment on table public.clerk_sync_seen is
-  'Ids a reconcile run has listed or confirmed; emptied when the run ends.';
+comment on table public.clerk_sync_absent is
+  'Users a reconcile run did not see in Clerk''s list, still to confirm with Clerk; emptied as they are confirmed.';
 
 alter table public.clerk_sync_runs enable row level security;
 alter table public.clerk_sync_seen enable row level security;
+alter table public.clerk_sync_absent enable row level security;
 -- No policies: only the service role (which bypasses RLS) reads or writes.
-revoke all on table public.clerk_sync_runs, public.clerk_sync_seen from anon, authenticated;
-grant all on table public.clerk_sync_runs, public.clerk_sync_seen to service_role;
+revoke all on table public.clerk_sync_runs, public.clerk_sync_seen, public.clerk_sync_absent
+  from anon, authenticated;
+grant all on table public.clerk_sync_runs, public.clerk_sync_seen, public.clerk_sync_absent
+  to service_role;
 
 -- Applies many Clerk users at once, with the rules of the webhook path: the
 -- newest clerk_updated_at wins and a tombstone is never restored. p_users is
@@ -164,9 +178,8 @@ begin
      set status = 'failed', finished_at = now(),
          error = 'Did not finish: a later run started'
    where status = 'running';
-  delete from public.clerk_sync_seen s
-   using public.clerk_sync_runs r
-   where s.run_id = r.id and r.status <> 'running';
+  delete from public.clerk_sync_seen;
+  delete from public.clerk_sync_absent;
   insert into public.clerk_sync_runs (inngest_run_id, trigger, dry_run)
   values (p_inngest_run_id, p_trigger, coalesce(p_dry_run, false))
   returning id into v_id;
@@ -177,12 +190,77 @@ $$;
 comment on function public.start_clerk_sync_run is
   'Records the start of a reconcile run (idempotent per Inngest run id). Returns the run id.';
 
--- Applies one page of Clerk users in a run: records the ids as seen and
--- upserts them (in a dry run, computes the same outcomes and rolls the
--- writes back). Counts only users this run had not seen yet, so a retried
--- page is not counted twice. Returns this call's counts.
+-- Adds counts to a run. p_outcomes holds the outcome of every user applied
+-- (null: not newer than its row, or a tombstone).
+create function public.count_clerk_sync_outcomes(
+  p_run_id uuid,
+  p_outcomes text[]
+) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_counts jsonb;
+begin
+  select jsonb_build_object(
+           'listed', count(*),
+           'inserted', count(*) filter (where o = 'inserted'),
+           'updated', count(*) filter (where o = 'updated'),
+           'unchanged', count(*) filter (where o is null))
+    into v_counts
+    from unnest(p_outcomes) as o;
+  update public.clerk_sync_runs r
+     set listed = r.listed + (v_counts ->> 'listed')::int,
+         inserted = r.inserted + (v_counts ->> 'inserted')::int,
+         updated = r.updated + (v_counts ->> 'updated')::int,
+         unchanged = r.unchanged + (v_counts ->> 'unchanged')::int
+   where r.id = p_run_id;
+  return v_counts;
+end;
+$$;
+
+-- Upserts users and returns each one's outcome (null when not written); in
+-- a dry run the writes are rolled back and the outcomes kept.
+create function public.apply_clerk_users(p_users jsonb, p_dry_run boolean)
+returns text[]
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_outcomes text[];
+begin
+  if not coalesce(p_dry_run, false) then
+    with w as materialized (select o.user_id, o.outcome from public.upsert_users_from_clerk(p_users) as o)
+    select array_agg(w.outcome)
+      into v_outcomes
+      from jsonb_to_recordset(p_users) as r(id text)
+      left join w on w.user_id = r.id;
+    return v_outcomes;
+  end if;
+  begin
+    with w as materialized (select o.user_id, o.outcome from public.upsert_users_from_clerk(p_users) as o)
+    select array_agg(w.outcome)
+      into v_outcomes
+      from jsonb_to_recordset(p_users) as r(id text)
+      left join w on w.user_id = r.id;
+    -- Undo the writes; the outcomes stay in v_outcomes.
+    raise exception 'dry run' using errcode = 'CEDRY';
+  exception when sqlstate 'CEDRY' then
+    null;
+  end;
+  return v_outcomes;
+end;
+$$;
+
+-- Applies the page of Clerk users listed at p_offset: records their ids as
+-- seen and upserts them (in a dry run, computes the same outcomes and rolls
+-- the writes back). A page applied again (a retried step) is not counted
+-- again. Returns this call's counts.
 create function public.reconcile_clerk_users_page(
   p_run_id uuid,
+  p_offset integer,
   p_users jsonb,
   p_dry_run boolean default false
 ) returns jsonb
@@ -191,67 +269,58 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_new text[];
-  v_counts record;
+  v_first boolean;
+  v_outcomes text[];
 begin
-  if not coalesce(p_dry_run, false) then
-    with seen as (
-      insert into public.clerk_sync_seen (run_id, user_id)
-      select p_run_id, r.id from jsonb_to_recordset(p_users) as r(id text)
-      on conflict do nothing
-      returning user_id
-    ), written as (
-      select o.user_id, o.outcome from public.upsert_users_from_clerk(p_users) as o
-    )
-    select count(*)::int as listed,
-           (count(*) filter (where w.outcome = 'inserted'))::int as inserted,
-           (count(*) filter (where w.outcome = 'updated'))::int as updated,
-           (count(*) filter (where w.outcome is null))::int as unchanged
-      into v_counts
-      from seen s left join written w on w.user_id = s.user_id;
-  else
-    with seen as (
-      insert into public.clerk_sync_seen (run_id, user_id)
-      select p_run_id, r.id from jsonb_to_recordset(p_users) as r(id text)
-      on conflict do nothing
-      returning user_id
-    )
-    select coalesce(array_agg(user_id), '{}') into v_new from seen;
-    begin
-      with written as materialized (
-        select o.user_id, o.outcome from public.upsert_users_from_clerk(p_users) as o
-      )
-      select count(*)::int as listed,
-             (count(*) filter (where o.outcome = 'inserted'))::int as inserted,
-             (count(*) filter (where o.outcome = 'updated'))::int as updated,
-             (count(*) filter (where o.outcome is null))::int as unchanged
-        into v_counts
-        from unnest(v_new) as n(id)
-        left join written o on o.user_id = n.id;
-      -- Undo the writes; the counts stay in v_counts.
-      raise exception 'dry run' using errcode = 'CEDRY';
-    exception when sqlstate 'CEDRY' then
-      null;
-    end;
-  end if;
+  insert into public.clerk_sync_seen as s (run_id, page_offset, user_ids)
+  select p_run_id, p_offset, coalesce(array_agg(r.id), '{}')
+    from jsonb_to_recordset(p_users) as r(id text)
+  on conflict (run_id, page_offset) do update
+    -- A page read again may have shifted; keep every id either read saw.
+    set user_ids = array(select distinct u from unnest(s.user_ids || excluded.user_ids) as u)
+  returning xmax = 0 into v_first;
 
-  update public.clerk_sync_runs r
-     set listed = r.listed + v_counts.listed,
-         inserted = r.inserted + v_counts.inserted,
-         updated = r.updated + v_counts.updated,
-         unchanged = r.unchanged + v_counts.unchanged
-   where r.id = p_run_id;
-  return jsonb_build_object(
-    'listed', v_counts.listed, 'inserted', v_counts.inserted,
-    'updated', v_counts.updated, 'unchanged', v_counts.unchanged);
+  v_outcomes := public.apply_clerk_users(p_users, p_dry_run);
+  if not v_first then
+    return jsonb_build_object('listed', 0, 'inserted', 0, 'updated', 0, 'unchanged', 0);
+  end if;
+  return public.count_clerk_sync_outcomes(p_run_id, v_outcomes);
 end;
 $$;
 
 comment on function public.reconcile_clerk_users_page is
-  'Applies one page of a reconcile run: marks the users seen, upserts them (not in a dry run) and adds to the run''s counts.';
+  'Applies one page of a reconcile run: records the ids as seen, upserts the users (not in a dry run) and adds to the run''s counts.';
 
--- Up to p_limit users this run may have to erase: in public.users, not a
--- tombstone, written before the run started, and not listed by Clerk in it.
+-- Records, once, the users this run must confirm with Clerk: in
+-- public.users, not a tombstone, written before the run started, and not
+-- listed by Clerk in it. Returns how many.
+create function public.collect_absent_clerk_users(p_run_id uuid)
+returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_count integer;
+begin
+  insert into public.clerk_sync_absent (run_id, user_id)
+  select p_run_id, u.id
+    from public.users u
+    join public.clerk_sync_runs r on r.id = p_run_id
+   where u.deleted_at is null
+     and u.created_at < r.started_at
+     and u.id not in (
+       select unnest(s.user_ids) from public.clerk_sync_seen s where s.run_id = p_run_id)
+  on conflict do nothing;
+  select count(*) into v_count from public.clerk_sync_absent a where a.run_id = p_run_id;
+  return v_count;
+end;
+$$;
+
+comment on function public.collect_absent_clerk_users is
+  'Records the users a reconcile run did not see in Clerk''s list: candidates to confirm with Clerk before erasing.';
+
+-- Up to p_limit users still to confirm with Clerk.
 create function public.clerk_sync_absent_users(p_run_id uuid, p_limit integer)
 returns text[]
 language sql
@@ -259,60 +328,69 @@ stable
 security definer
 set search_path = ''
 as $$
-  select coalesce(array_agg(a.id), '{}')
+  select coalesce(array_agg(a.user_id), '{}')
     from (
-      select u.id
-        from public.users u
-        join public.clerk_sync_runs r on r.id = p_run_id
-       where u.deleted_at is null
-         and u.created_at < r.started_at
-         and not exists (
-           select 1 from public.clerk_sync_seen s where s.run_id = p_run_id and s.user_id = u.id)
-       order by u.id
+      select a.user_id from public.clerk_sync_absent a
+       where a.run_id = p_run_id
+       order by a.user_id
        limit p_limit
     ) a;
 $$;
 
-comment on function public.clerk_sync_absent_users is
-  'Users a reconcile run did not see in Clerk''s list: candidates to confirm with Clerk before erasing.';
-
--- Erases users Clerk confirmed deleted, the way delete-user-from-clerk does,
--- and marks them seen. p_ids is a JSON array of ids. Counts only users newly erased by this run. In a dry
--- run nothing is erased; the count says how many would be.
-create function public.tombstone_clerk_users(
+-- Applies what Clerk answered for absent users: p_found (rows, as for a
+-- page) are upserted; p_gone (a JSON array of ids Clerk answered 404 for)
+-- are erased the way delete_user_from_clerk erases them. Both leave the
+-- list of users to confirm; only users still on it are counted, so a
+-- retried step counts nothing twice. In a dry run nothing is written to
+-- public.users. Returns the counts.
+create function public.resolve_absent_clerk_users(
   p_run_id uuid,
-  p_ids jsonb,
+  p_found jsonb,
+  p_gone jsonb,
   p_dry_run boolean default false
-) returns integer
+) returns jsonb
 language plpgsql
 security definer
 set search_path = ''
 as $$
 declare
+  v_found jsonb;
+  v_counts jsonb;
   v_id text;
-  v_count integer := 0;
+  v_tombstoned integer := 0;
 begin
+  with resolved as (
+    delete from public.clerk_sync_absent a
+     where a.run_id = p_run_id
+       and a.user_id in (select r.id from jsonb_to_recordset(p_found) as r(id text))
+    returning a.user_id
+  )
+  select coalesce(jsonb_agg(u), '[]') into v_found
+    from jsonb_array_elements(p_found) as u
+   where u ->> 'id' in (select user_id from resolved);
+  v_counts := public.count_clerk_sync_outcomes(
+    p_run_id, coalesce(public.apply_clerk_users(v_found, p_dry_run), '{}'));
+
   for v_id in
-    insert into public.clerk_sync_seen (run_id, user_id)
-    select p_run_id, i from jsonb_array_elements_text(p_ids) as i
-    on conflict do nothing
-    returning user_id
+    delete from public.clerk_sync_absent a
+     where a.run_id = p_run_id
+       and a.user_id in (select jsonb_array_elements_text(p_gone))
+    returning a.user_id
   loop
-    if p_dry_run then
-      v_count := v_count + 1;
-    elsif public.delete_user_from_clerk(v_id, now()) = 'deleted' then
-      v_count := v_count + 1;
+    if p_dry_run or public.delete_user_from_clerk(v_id, now()) = 'deleted' then
+      v_tombstoned := v_tombstoned + 1;
     end if;
   end loop;
-  update public.clerk_sync_runs r set tombstoned = r.tombstoned + v_count where r.id = p_run_id;
-  return v_count;
+  update public.clerk_sync_runs r set tombstoned = r.tombstoned + v_tombstoned
+   where r.id = p_run_id;
+  return v_counts || jsonb_build_object('tombstoned', v_tombstoned);
 end;
 $$;
 
-comment on function public.tombstone_clerk_users is
-  'Erases users Clerk confirmed deleted during a reconcile run, like delete_user_from_clerk, and counts them.';
+comment on function public.resolve_absent_clerk_users is
+  'Applies Clerk''s answers for users a reconcile run did not list: upserts those Clerk has, erases those it answered 404 for.';
 
--- Ends a run: succeeded, or failed with the reason. Drops the run's seen ids.
+-- Ends a run: succeeded, or failed with the reason. Drops the run's ids.
 -- Returns the run's counts.
 create function public.finish_clerk_sync_run(
   p_run_id uuid,
@@ -337,6 +415,7 @@ begin
    where r.id = p_run_id
   returning * into v_run;
   delete from public.clerk_sync_seen s where s.run_id = p_run_id;
+  delete from public.clerk_sync_absent a where a.run_id = p_run_id;
   return jsonb_build_object(
     'status', v_run.status, 'dryRun', v_run.dry_run, 'listed', v_run.listed,
     'inserted', v_run.inserted, 'updated', v_run.updated, 'unchanged', v_run.unchanged,
@@ -350,14 +429,20 @@ comment on function public.finish_clerk_sync_run is
 revoke all on function public.upsert_users_from_clerk(jsonb) from public, anon, authenticated;
 revoke all on function public.upsert_user_from_clerk(text, text, text, text, text, text, timestamptz, timestamptz) from public, anon, authenticated;
 revoke all on function public.start_clerk_sync_run(text, text, boolean) from public, anon, authenticated;
-revoke all on function public.reconcile_clerk_users_page(uuid, jsonb, boolean) from public, anon, authenticated;
+revoke all on function public.count_clerk_sync_outcomes(uuid, text[]) from public, anon, authenticated;
+revoke all on function public.apply_clerk_users(jsonb, boolean) from public, anon, authenticated;
+revoke all on function public.reconcile_clerk_users_page(uuid, integer, jsonb, boolean) from public, anon, authenticated;
+revoke all on function public.collect_absent_clerk_users(uuid) from public, anon, authenticated;
 revoke all on function public.clerk_sync_absent_users(uuid, integer) from public, anon, authenticated;
-revoke all on function public.tombstone_clerk_users(uuid, jsonb, boolean) from public, anon, authenticated;
+revoke all on function public.resolve_absent_clerk_users(uuid, jsonb, jsonb, boolean) from public, anon, authenticated;
 revoke all on function public.finish_clerk_sync_run(uuid, text, text) from public, anon, authenticated;
 grant execute on function public.upsert_users_from_clerk(jsonb) to service_role;
 grant execute on function public.upsert_user_from_clerk(text, text, text, text, text, text, timestamptz, timestamptz) to service_role;
 grant execute on function public.start_clerk_sync_run(text, text, boolean) to service_role;
-grant execute on function public.reconcile_clerk_users_page(uuid, jsonb, boolean) to service_role;
+grant execute on function public.count_clerk_sync_outcomes(uuid, text[]) to service_role;
+grant execute on function public.apply_clerk_users(jsonb, boolean) to service_role;
+grant execute on function public.reconcile_clerk_users_page(uuid, integer, jsonb, boolean) to service_role;
+grant execute on function public.collect_absent_clerk_users(uuid) to service_role;
 grant execute on function public.clerk_sync_absent_users(uuid, integer) to service_role;
-grant execute on function public.tombstone_clerk_users(uuid, jsonb, boolean) to service_role;
+grant execute on function public.resolve_absent_clerk_users(uuid, jsonb, jsonb, boolean) to service_role;
 grant execute on function public.finish_clerk_sync_run(uuid, text, text) to service_role;

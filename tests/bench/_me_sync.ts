@@ -1,5 +1,5 @@
 /**
- * Benchmark 6: latency of `POST /clerk-events/users/me/sync` against a bare
+ * Benchmark 7: latency of `POST /clerk-events/users/me/sync` against a bare
  * handler that does the same Backend API fetch and upsert without verifying
  * a session token, reading the row first, or recording the check.
  *
@@ -41,7 +41,7 @@ export interface MeSyncBenchOptions {
   readonly progress: (line: string) => void;
 }
 
-/** The options `deno task bench` runs benchmark 6 with. */
+/** The options `deno task bench` runs benchmark 7 with. */
 export function meSyncBenchOptions(
   quick: boolean,
   progress: (line: string) => void,
@@ -61,7 +61,7 @@ type Handler = (req: Request) => Promise<Response>;
 const ROUTE_URL = "http://localhost/clerk-events/users/me/sync";
 const APP_ORIGIN = "https://acme.test";
 
-/** Runs benchmark 6 and returns its rows. */
+/** Runs benchmark 7 and returns its rows. */
 export async function meSyncBenchmark(options: MeSyncBenchOptions): Promise<Row[]> {
   const db = await testDatabase();
   const instance = await createTestInstance("bench");
@@ -168,7 +168,7 @@ export async function meSyncBenchmark(options: MeSyncBenchOptions): Promise<Row[
   const baseline = "bare fetch + upsert";
   return [
     compare(
-      `6. On-demand sync latency p50, ms ${figure}`,
+      `7. On-demand sync latency p50, ms ${figure}`,
       local.p50("route"),
       local.p50("bare"),
       num(2),
@@ -176,7 +176,7 @@ export async function meSyncBenchmark(options: MeSyncBenchOptions): Promise<Row[
       baseline,
     ),
     compare(
-      `6. On-demand sync latency p99, ms ${figure}`,
+      `7. On-demand sync latency p99, ms ${figure}`,
       local.p99("route"),
       local.p99("bare"),
       num(2),
@@ -184,7 +184,7 @@ export async function meSyncBenchmark(options: MeSyncBenchOptions): Promise<Row[
       baseline,
     ),
     compare(
-      `6. On-demand sync latency p50, ms, with the Clerk stand-in answering after ${CLERK_DELAY_MS} ms`,
+      `7. On-demand sync latency p50, ms, with the Clerk stand-in answering after ${CLERK_DELAY_MS} ms`,
       delayed.p50("route"),
       delayed.p50("bare"),
       num(2),
@@ -217,7 +217,7 @@ async function drive(handler: Handler, requests: Request[], concurrency: number)
   return latencies.sort((a, b) => a - b);
 }
 
-// Benchmark 6 alone, with the options `deno task bench` uses:
+// Benchmark 7 alone, with the options `deno task bench` uses:
 //   deno run --allow-all tests/bench/_me_sync.ts [--quick]
 if (import.meta.main) {
   const { markdownTable } = await import("./_report.ts");

@@ -21,6 +21,7 @@ import postgres from "postgres";
 import { toUserRow } from "../../functions/users/user_row.ts";
 import type { ClerkUser } from "../../functions/clerk/schemas.ts";
 import { RECONCILE_FUNCTION_ID } from "../../functions/workflows/reconcile_users.ts";
+import { DEFAULT_REQUEST_BUDGET } from "../../functions/settings/clerk_api.ts";
 import {
   type ClerkApi,
   clerkUser,
@@ -180,7 +181,7 @@ export async function reconcileBenchmark(options: ReconcileBenchOptions): Promis
         clerk.rateLimit = { limit: 100, windowMs: 10_000 };
         let run;
         try {
-          run = await ours(undefined);
+          run = await ours(DEFAULT_REQUEST_BUDGET);
         } finally {
           clerk.rateLimit = undefined;
         }
@@ -221,7 +222,7 @@ export async function reconcileBenchmark(options: ReconcileBenchOptions): Promis
 }
 
 /** Starts the app in its own process, pointed at the stand-ins. */
-async function startOurs(clerk: ClerkApi, supabaseUrl: string, budget: string | undefined) {
+async function startOurs(clerk: ClerkApi, supabaseUrl: string, budget: string) {
   const env = testEnv({
     SUPABASE_URL: supabaseUrl,
     CLERK_API_URL: clerk.url,
@@ -234,10 +235,13 @@ async function startOurs(clerk: ClerkApi, supabaseUrl: string, budget: string | 
       string
     >,
   });
+  // Health loads supabase-js; an unsigned GET of /inngest loads the serve
+  // handler. Both are loaded once per process, not once per run.
   await waitUntilAnswering(
     () => fetch(`${server.url}/clerk-events/health`),
     performance.now(),
   );
+  await (await fetch(`${server.url}/clerk-events/inngest`)).body?.cancel();
   return server;
 }
 
