@@ -27,6 +27,9 @@ import {
   type SettingsGroup,
 } from "./settings.ts";
 import type { UsersStore } from "./users/users_store.ts";
+import type { ClerkApiSettings } from "./settings/clerk_api.ts";
+import type { SessionSettings } from "./settings/session.ts";
+import type { ClerkBackendApi } from "./clerk/backend_api.ts";
 import type { DeliveriesStore } from "./email/deliveries_store.ts";
 import type { Mailer } from "./email/mailer.ts";
 import { createUnsubscribeLinks } from "./email/list_unsubscribe.ts";
@@ -41,6 +44,9 @@ import { createAppReadiness } from "./app_readiness.ts";
 import { devModeRefusal } from "./settings/deployment.ts";
 import { createDeleteUserFunction } from "./workflows/delete_user.ts";
 import { createSyncUserFunction } from "./workflows/sync_user.ts";
+import { createReconcileFunction } from "./workflows/reconcile_users.ts";
+import { configuredClerkApi } from "./clerk/configured_api.ts";
+import type { ReconcileStore } from "./users/reconcile_store.ts";
 
 /** Options for {@link createApp}; all optional, for tests and benchmarks. */
 export interface AppOptions {
@@ -54,6 +60,12 @@ export interface AppOptions {
   readonly inngestRequestTimeoutMs?: number;
   /** This function's /inngest URL as the Dev Server should call it (dev mode hints). */
   readonly devServeUrl?: string;
+  /** Sizes of the reconcile workflow's pages and steps (default 500, 4 and 25). */
+  readonly reconcile?: {
+    readonly pageSize?: number;
+    readonly pagesPerStep?: number;
+    readonly confirmBatchSize?: number;
+  };
 }
 
 /** The built app. */
@@ -118,6 +130,16 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     const { createResendMailer } = await import("./email/resend_mailer.ts");
     return createResendMailer({ apiKey: resendApiKey, baseUrl: resendBaseUrl });
   });
+  // One Backend API client for the app: one request budget for every call.
+  const clerk = configuredClerkApi(
+    settings.clerkApi,
+    "Cannot call Clerk's Backend API",
+    options.fetch,
+  );
+  const reconcileStore = lazy(async (): Promise<ReconcileStore> => {
+    const { createSupabaseReconcileStore } = await import("./users/supabase_reconcile_store.ts");
+    return createSupabaseReconcileStore(await supabase());
+  });
   const emailDefaults = settings.email.ok
     ? settings.email.value
     : { trialOfferDelay: "3d", maxSendsPerSecond: 2 };
@@ -145,6 +167,15 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         logger,
         trialOfferDelay: emailDefaults.trialOfferDelay,
         maxSendsPerSecond: emailDefaults.maxSendsPerSecond,
+      }),
+      createReconcileFunction(inngest, {
+        clerk,
+        store: reconcileStore,
+        logger,
+        // Without valid Clerk API settings there is no schedule; a requested
+        // run fails at once, naming the problem.
+        cron: settings.clerkApi.ok ? settings.clerkApi.value.reconcileCron : undefined,
+        ...options.reconcile,
       }),
     ]
     : [];
@@ -187,6 +218,16 @@ export function createApp(env: Env, options: AppOptions = {}): App {
       versions: PACKAGE_VERSIONS,
       readiness,
     }),
+    "users/me/sync": settings.session.ok && settings.clerkApi.ok && settings.database.ok
+      ? meSyncHandler(
+        settings.session.value,
+        settings.clerkApi.value,
+        clerk,
+        users,
+        logger,
+        options,
+      )
+      : unavailable([settings.session, settings.clerkApi, settings.database]),
   };
 
   const handler = async (req: Request): Promise<Response> => {
@@ -228,6 +269,32 @@ function inngestHandler(
       // function re-register itself, with a URL taken from their request.
       // Sync from the Inngest dashboard instead, which signs its request.
       enableUnauthedSync: false,
+    });
+  });
+  return async (req) => (await handler())(req);
+}
+
+/**
+ * `POST /clerk-events/users/me/sync`, loaded on its first request: `jose`
+ * and the Backend API client are not needed to answer a webhook.
+ */
+function meSyncHandler(
+  session: SessionSettings,
+  clerkApi: ClerkApiSettings,
+  clerk: () => ClerkBackendApi,
+  users: () => Promise<UsersStore>,
+  logger: Logger,
+  options: AppOptions,
+): (req: Request) => Promise<Response> {
+  const handler = lazy(async () => {
+    const { createMeSyncRoute } = await import("./http/me_sync.ts");
+    return createMeSyncRoute({
+      session,
+      clerkApi,
+      clerk: clerk(),
+      users,
+      logger,
+      fetch: options.fetch,
     });
   });
   return async (req) => (await handler())(req);

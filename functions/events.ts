@@ -30,3 +30,17 @@ export const consumedEvents = [userCreated, userUpdated, userDeleted] as const;
 export function dataSchemaFor(eventName: string): z.ZodType | undefined {
   return consumedEvents.find((event) => event.name === eventName)?.schema;
 }
+
+/** Data of {@link reconcileRequested}. */
+export const reconcileRequestSchema = z.looseObject({
+  /** Count what would change without writing to public.users. */
+  dryRun: z.boolean().optional(),
+});
+
+/**
+ * `clerk-events/reconcile.requested`: asks for a run of
+ * `reconcile-users-with-clerk` now (`deno task reconcile` sends it).
+ */
+export const reconcileRequested = eventType("clerk-events/reconcile.requested", {
+  schema: reconcileRequestSchema,
+});

@@ -22,6 +22,9 @@ import {
 } from "./settings/email_copy.ts";
 import { devModeRefusal, localOnlySecretProblem } from "./settings/deployment.ts";
 import { type HealthSettings, parseHealth } from "./settings/health.ts";
+// A cycle (clerk_api.ts uses the helpers below): only functions cross it.
+import { type ClerkApiSettings, parseClerkApi } from "./settings/clerk_api.ts";
+import { parseSessionSettings, type SessionSettings } from "./settings/session.ts";
 
 /** The environment as a plain object, e.g. `Deno.env.toObject()`. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -81,6 +84,8 @@ export interface Settings {
   readonly unsubscribe: SettingsGroup<UnsubscribeSettings>;
   readonly resendWebhook: SettingsGroup<ResendWebhookSettings>;
   readonly health: SettingsGroup<HealthSettings>;
+  readonly clerkApi: SettingsGroup<ClerkApiSettings>;
+  readonly session: SettingsGroup<SessionSettings>;
   readonly presence: Readonly<Record<string, "present" | "missing">>;
 }
 
@@ -109,6 +114,13 @@ export const SETTING_NAMES = [
   ...EMAIL_COMPLIANCE_SETTING_NAMES,
   ...EMAIL_COPY_SETTING_NAMES,
   "HEALTH_TOKEN",
+  "CLERK_SECRET_KEY",
+  "CLERK_API_URL",
+  "CLERK_RECONCILE_CRON",
+  "CLERK_API_REQUEST_BUDGET",
+  "CLERK_JWT_KEY",
+  "CLERK_AUTHORIZED_PARTIES",
+  "CORS_ALLOWED_ORIGINS",
 ] as const;
 
 const INNGEST_ENV_NAMES = SETTING_NAMES.filter((name) => name.startsWith("INNGEST_"));
@@ -116,12 +128,14 @@ const INNGEST_ENV_NAMES = SETTING_NAMES.filter((name) => name.startsWith("INNGES
 /** An Inngest duration such as `3d`, `12h`, `30m`, `45s` or `1d12h`. */
 export const DURATION = /^(\d+(ms|s|m|h|d|w))+$/;
 
-const optional = (value: string | undefined) => {
+/** The trimmed value, or `undefined` when empty. */
+export const optional = (value: string | undefined) => {
   const trimmed = value?.trim();
   return trimmed ? trimmed : undefined;
 };
 
-const isUrl = (value: string) => {
+/** Whether `value` is an http(s) URL. */
+export const isUrl = (value: string) => {
   try {
     const url = new URL(value);
     return url.protocol === "http:" || url.protocol === "https:";
@@ -157,6 +171,8 @@ export function parseSettings(env: Env): Settings {
     unsubscribe: parseUnsubscribeSettings(env),
     resendWebhook: parseResendWebhookSettings(env),
     health: parseHealth(env),
+    clerkApi: parseClerkApi(env),
+    session: parseSessionSettings(env),
     presence,
   };
 }
@@ -171,12 +187,14 @@ export function allProblems(settings: Settings): string[] {
     settings.unsubscribe,
     settings.resendWebhook,
     settings.health,
+    settings.clerkApi,
+    settings.session,
   ];
-  return groups
-    .flatMap((group) => group.ok ? [] : group.problems);
+  return groups.flatMap((group) => group.ok ? [] : group.problems);
 }
 
-function group<T>(problems: string[], build: () => T): SettingsGroup<T> {
+/** A valid group built by `build`, or an invalid one with `problems`. */
+export function group<T>(problems: string[], build: () => T): SettingsGroup<T> {
   return problems.length ? { ok: false, problems } : { ok: true, value: build() };
 }
 

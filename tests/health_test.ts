@@ -3,6 +3,7 @@ import { createApp } from "../functions/app.ts";
 import { createReadiness } from "../functions/readiness.ts";
 import { parseSettings, SETTING_NAMES } from "../functions/settings.ts";
 import { DEVELOPMENT_ONLY_PACKAGES } from "../functions/versions.ts";
+import { clerkPayload, signedRequest } from "./support/clerk.ts";
 import { captureLogs, TEST_HEALTH_TOKEN, testEnv } from "./support/env.ts";
 import { startEventApi } from "./support/event_api.ts";
 import { withPostgrest } from "./support/postgrest.ts";
@@ -44,6 +45,7 @@ async function steps(t: Deno.TestContext, reachable: Env) {
       "sync-user-from-clerk",
       "delete-user-from-clerk",
       "onboarding-emails",
+      "reconcile-users-with-clerk",
     ]);
     assert.equal(body.versions.inngest, "4.24.0");
     assert.deepEqual(Object.keys(body.settings), [...SETTING_NAMES]);
@@ -153,6 +155,29 @@ async function steps(t: Deno.TestContext, reachable: Env) {
     assert.equal(body.inngest_dev_server, "unreachable");
     const problem = body.problems.find((p: string) => p.startsWith("Inngest Dev Server"));
     assert.match(problem, /npx --yes inngest-cli@\d+\.\d+\.\d+ dev/);
+  });
+
+  await t.step("a missing Clerk secret key disables only reconciliation", async () => {
+    const { res, body } = await health(testEnv({ ...reachable, CLERK_SECRET_KEY: undefined }));
+    assert.equal(res.status, 503);
+    assert.equal(body.settings.CLERK_SECRET_KEY, "missing");
+    assert.equal(body.settings.CLERK_API_URL, "present");
+    assert.deepEqual(
+      body.problems,
+      [body.problems.find((p: string) => /^CLERK_SECRET_KEY is missing: reconciliation/.test(p))],
+    );
+    const api = startEventApi();
+    try {
+      const app = createApp(
+        testEnv({ CLERK_SECRET_KEY: undefined, INNGEST_EVENT_API_BASE_URL: api.url }),
+        { logger: captureLogs().logger },
+      );
+      const webhook = await app.handler(signedRequest(clerkPayload("user.created")));
+      assert.equal(webhook.status, 200, "the webhook still forwards events");
+      assert.equal(api.accepted.length, 1);
+    } finally {
+      await api.close();
+    }
   });
 
   await t.step("503 when the database does not answer", async () => {

@@ -14,7 +14,8 @@ export type Route =
   | "inngest"
   | "health"
   | "unsubscribe"
-  | "resend-webhook";
+  | "resend-webhook"
+  | "users/me/sync";
 
 const ROUTES: readonly Route[] = [
   "webhook",
@@ -22,6 +23,7 @@ const ROUTES: readonly Route[] = [
   "health",
   "unsubscribe",
   "resend-webhook",
+  "users/me/sync",
 ];
 // A route is one or more lower-case segments, such as `users/me/sync` or
 // `resend-webhook`; anything else is no route.

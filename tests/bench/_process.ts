@@ -7,7 +7,7 @@
 export const REPO_ROOT = new URL("../../", import.meta.url);
 
 /** A server script under `tests/bench/servers/`. */
-export type ServerName = "ours" | "bare_forwarder" | "floor" | "event_api";
+export type ServerName = "ours" | "bare_forwarder" | "floor" | "event_api" | "me_sync_backends";
 
 /** A running server subprocess. */
 export interface Server {

@@ -18,6 +18,8 @@ import { markdownTable, type Row } from "./_report.ts";
 import { verifyBenchmark } from "./_verify.ts";
 import { writePathBenchmark } from "./_write_path.ts";
 import { supabaseWriteRows } from "./_supabase_write.ts";
+import { meSyncBenchmark, meSyncBenchOptions } from "./_me_sync.ts";
+import { reconcileBenchmark } from "./_reconcile.ts";
 
 const quick = Deno.args.includes("--quick");
 const WATCHDOG_MS = 10 * 60_000;
@@ -76,6 +78,21 @@ try {
   );
   rows.push(
     ...await supabaseWriteRows({ users: quick ? 200 : 1_000, rounds: 2, connections: 4, progress }),
+  );
+
+  progress("6: reconcile with Clerk");
+  rows.push(
+    ...await reconcileBenchmark({
+      sizes: quick ? [1_000, 10_000] : [10_000, 100_000],
+      rounds: quick ? 1 : 2,
+      atDevLimit: !quick,
+      progress,
+    }),
+  );
+
+  progress("7: on-demand sync latency");
+  rows.push(
+    ...await meSyncBenchmark(meSyncBenchOptions(quick, progress)),
   );
 } finally {
   await stopAll();

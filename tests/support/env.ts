@@ -4,6 +4,7 @@
 import { createLogger, type Logger } from "../../functions/log.ts";
 import type { Env } from "../../functions/settings.ts";
 import { OTHER_SECRET, TEST_SECRET } from "./clerk.ts";
+import { TEST_CLERK_SECRET_KEY } from "./clerk_api.ts";
 
 /** The Inngest signing key the tests sign "Inngest Cloud" requests with. */
 export const TEST_SIGNING_KEY = "signkey-test-" + "c0ffee".repeat(10) + "abcd";
@@ -51,6 +52,8 @@ export function testEnv(overrides: Env = {}): Env {
     RESEND_WEBHOOK_SECRET: TEST_RESEND_WEBHOOK_SECRET,
     EMAIL_POSTAL_ADDRESS: "Acme Inc., 1 Test Street, Testville, TS 00000",
     HEALTH_TOKEN: TEST_HEALTH_TOKEN,
+    CLERK_SECRET_KEY: TEST_CLERK_SECRET_KEY,
+    CLERK_API_URL: "http://127.0.0.1:9",
     ...overrides,
   };
 }
@@ -74,6 +77,7 @@ export const TEST_SECRET_VALUES: readonly string[] = [
   TEST_UNSUBSCRIBE_SECRET,
   TEST_RESEND_WEBHOOK_SECRET,
   TEST_HEALTH_TOKEN,
+  TEST_CLERK_SECRET_KEY,
 ];
 
 const EMAIL_ADDRESS = /[^\s@"'<>]+@[^\s@"'<>]+\.[a-z]{2,}/i;

@@ -92,6 +92,8 @@ export interface DriveOptions {
   readonly url?: string;
   /** Attempts per step before the run counts as failed (Inngest's retries). */
   readonly maxAttempts?: number;
+  /** Most requests before giving up on the run. Default 200. */
+  readonly maxRequests?: number;
   /** When requests are signed. Default: now. */
   readonly signedAt?: Date;
   /** Wait before retry number `attempt` (Inngest backs off). Default: none. */
@@ -179,7 +181,7 @@ export async function driveRun(options: DriveOptions): Promise<RunOutcome> {
     const ms = options.retryDelayMs?.(attempt) ?? 0;
     if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
   };
-  for (let request = 0; request < 200; request++) {
+  for (let request = 0; request < (options.maxRequests ?? 200); request++) {
     const payload = runPayload({ event: options.event, runId, steps, stack, attempt, maxAttempts });
     const res = await within(
       callFunction(options, payload, stepId),
@@ -219,5 +221,5 @@ export async function driveRun(options: DriveOptions): Promise<RunOutcome> {
       }
     }
   }
-  throw new Error("Run did not finish within 200 requests");
+  throw new Error(`Run did not finish within ${options.maxRequests ?? 200} requests`);
 }

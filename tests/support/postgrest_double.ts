@@ -124,7 +124,11 @@ async function callFunction(
 
 function toParameter(value: unknown): postgres.ParameterOrJSON<never> {
   if (value === null || value === undefined) return null;
-  if (typeof value === "object") return JSON.stringify(value);
+  // postgres.js sends a boolean argument as true only for `true` itself.
+  if (typeof value === "boolean") return value;
+  // A JSON object or array goes to a json/jsonb argument, which postgres.js
+  // serializes itself: stringified here, it would arrive as a JSON string.
+  if (typeof value === "object") return value as postgres.JSONValue;
   return String(value);
 }
 

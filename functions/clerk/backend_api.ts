@@ -1,0 +1,232 @@
+/**
+ * A small client of Clerk's Backend API (`GET /v1/users`, `GET /v1/users/{id}`)
+ * over `fetch`, with typed errors that map to Inngest's retry decisions:
+ *
+ * - {@link ClerkRateLimitError} (429) carries `Retry-After` in seconds: a
+ *   workflow turns it into `RetryAfterError`;
+ * - {@link ClerkConfigurationError} (401, 403) means the secret key is wrong
+ *   or lacks access: no retry can fix it (`NonRetriableError`);
+ * - {@link ClerkApiError} for the rest: 5xx, network failures and timeouts
+ *   are retriable, other refusals are `permanent`.
+ *
+ * Users are validated with the webhook path's `clerkUserSchema`, reduced to
+ * the fields it reads (the rest of Clerk's User object is dropped). The
+ * secret key only ever goes into the Authorization header; no message and
+ * no log line carries it.
+ */
+import { z } from "zod";
+import { type ClerkUser, clerkUserSchema } from "./schemas.ts";
+import type { RequestLimiter } from "./request_budget.ts";
+
+/** A failed Backend API call. */
+export class ClerkApiError extends Error {
+  /** The HTTP status, when Clerk answered. */
+  readonly status: number | undefined;
+  /** Whether repeating the same call can never succeed. */
+  readonly permanent: boolean;
+
+  constructor(message: string, status: number | undefined, permanent: boolean, cause?: unknown) {
+    super(message, { cause });
+    this.name = "ClerkApiError";
+    this.status = status;
+    this.permanent = permanent;
+  }
+}
+
+/** Clerk refused the secret key (401) or its access (403). */
+export class ClerkConfigurationError extends ClerkApiError {
+  constructor(message: string, status: number) {
+    super(message, status, true);
+    this.name = "ClerkConfigurationError";
+  }
+}
+
+/** Clerk's rate limit was hit (429); retry after `retryAfterSeconds`. */
+export class ClerkRateLimitError extends ClerkApiError {
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message, 429, false);
+    this.name = "ClerkRateLimitError";
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Sort orders of `GET /v1/users` this client uses. */
+export type UserOrder = "+created_at" | "-created_at" | "+updated_at" | "-updated_at";
+
+/** Query of {@link ClerkBackendApi.listUsers}. */
+export interface ListUsersQuery {
+  /** 1 to 500. */
+  readonly limit: number;
+  readonly offset: number;
+  readonly orderBy: UserOrder;
+}
+
+/** The Backend API calls this project makes. */
+export interface ClerkBackendApi {
+  /** One page of users: `GET /v1/users`. */
+  listUsers(query: ListUsersQuery): Promise<ClerkUser[]>;
+  /** One user, or `null` when Clerk has no such user (404 `resource_not_found`). */
+  getUser(id: string): Promise<ClerkUser | null>;
+}
+
+/** Options for {@link createClerkBackendApi}. */
+export interface ClerkBackendApiOptions {
+  readonly secretKey: string;
+  /** E.g. `https://api.clerk.com`, without `/v1`. */
+  readonly apiUrl: string;
+  readonly fetch?: typeof fetch;
+  /** Waited on before each request, to stay under a request budget. */
+  readonly limiter?: RequestLimiter;
+  /** Longest wait for an answer. Default 15 s. */
+  readonly timeoutMs?: number;
+}
+
+/** Most users `GET /v1/users` returns at once. */
+export const MAX_PAGE_SIZE = 500;
+/** Wait after a 429 without a usable `Retry-After`: Clerk's window is 10 s. */
+const DEFAULT_RETRY_AFTER_SECONDS = 10;
+
+const clerkErrorsSchema = z.looseObject({
+  errors: z.array(z.looseObject({ code: z.string().optional(), message: z.string().optional() }))
+    .min(1),
+});
+
+/** Creates the client. */
+export function createClerkBackendApi(options: ClerkBackendApiOptions): ClerkBackendApi {
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const base = options.apiUrl.replace(/\/+$/, "");
+  const timeoutMs = options.timeoutMs ?? 15_000;
+
+  const get = async (path: string, action: string): Promise<Response> => {
+    await options.limiter?.acquire();
+    let res: Response;
+    try {
+      res = await fetchImpl(`${base}${path}`, {
+        headers: { authorization: `Bearer ${options.secretKey}`, accept: "application/json" },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new ClerkApiError(`${action}: ${detail}`, undefined, false, error);
+    }
+    return res;
+  };
+
+  return {
+    async listUsers({ limit, offset, orderBy }) {
+      const action = `Cannot list Clerk users at offset ${offset}`;
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+        throw new RangeError(`${action}: limit must be 1 to ${MAX_PAGE_SIZE}`);
+      }
+      const query = new URLSearchParams({
+        limit: String(limit),
+        offset: String(offset),
+        order_by: orderBy,
+      });
+      const res = await get(`/v1/users?${query}`, action);
+      if (!res.ok) throw await failure(res, action);
+      const body = await readJson(res, action);
+      if (!Array.isArray(body)) {
+        throw new ClerkApiError(`${action}: expected a JSON array of users`, res.status, false);
+      }
+      return body.map((user, index) => parseUser(user, `${action}: user ${index}`));
+    },
+
+    async getUser(id) {
+      const action = `Cannot get Clerk user "${id}"`;
+      const res = await get(`/v1/users/${encodeURIComponent(id)}`, action);
+      if (res.status === 404) {
+        const errors = clerkErrorsSchema.safeParse(await readJson(res, action).catch(() => null));
+        if (errors.success && errors.data.errors.some((e) => e.code === "resource_not_found")) {
+          return null;
+        }
+        throw new ClerkApiError(
+          `${action}: Clerk answered 404 without resource_not_found`,
+          404,
+          false,
+        );
+      }
+      if (!res.ok) throw await failure(res, action);
+      return parseUser(await readJson(res, action), action);
+    },
+  };
+}
+
+async function readJson(res: Response, action: string): Promise<unknown> {
+  try {
+    return await res.json();
+  } catch (error) {
+    throw new ClerkApiError(`${action}: the answer is not JSON`, res.status, false, error);
+  }
+}
+
+function parseUser(value: unknown, action: string): ClerkUser {
+  const result = clerkUserSchema.safeParse(known(value));
+  if (result.success) return result.data;
+  const issues = result.error.issues
+    .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
+    .join("; ");
+  throw new ClerkApiError(`${action}: not a Clerk user (${issues})`, 200, true);
+}
+
+/**
+ * Only the fields the schema reads: a User object carries about fifty, and
+ * validating a page of 500 copied every one of them. Unknown fields are
+ * thereby ignored, never rejected.
+ */
+function known(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+  const user = value as Record<string, unknown>;
+  const addresses = user.email_addresses;
+  return {
+    id: user.id,
+    email_addresses: Array.isArray(addresses)
+      ? addresses.map((a) =>
+        typeof a === "object" && a !== null ? { id: a.id, email_address: a.email_address } : a
+      )
+      : addresses,
+    primary_email_address_id: user.primary_email_address_id,
+    first_name: user.first_name,
+    last_name: user.last_name,
+    username: user.username,
+    image_url: user.image_url,
+    created_at: user.created_at,
+    updated_at: user.updated_at,
+  };
+}
+
+/** The typed error for a non-2xx answer. */
+async function failure(res: Response, action: string): Promise<ClerkApiError> {
+  const text = await res.text().catch(() => "");
+  let code: string | undefined;
+  try {
+    const parsed = clerkErrorsSchema.safeParse(JSON.parse(text));
+    if (parsed.success) code = parsed.data.errors[0].code;
+  } catch {
+    // Not Clerk's error shape (a proxy's page, say): the status says enough.
+  }
+  const detail = `Clerk answered ${res.status}${code ? ` (${code})` : ""}`;
+  if (res.status === 429) {
+    return new ClerkRateLimitError(`${action}: ${detail}`, retryAfterSeconds(res));
+  }
+  if (res.status === 401 || res.status === 403) {
+    return new ClerkConfigurationError(
+      `${action}: ${detail}; check CLERK_SECRET_KEY (the instance's secret key) and CLERK_API_URL`,
+      res.status,
+    );
+  }
+  const retriable = res.status >= 500 || res.status === 408 || res.status === 409;
+  return new ClerkApiError(`${action}: ${detail}`, res.status, !retriable);
+}
+
+/** `Retry-After` in seconds (a number or an HTTP date), at least 1. */
+function retryAfterSeconds(res: Response): number {
+  const raw = res.headers.get("retry-after")?.trim();
+  if (raw) {
+    const seconds = /^\d+$/.test(raw) ? Number(raw) : (Date.parse(raw) - Date.now()) / 1000;
+    if (Number.isFinite(seconds)) return Math.max(1, Math.ceil(seconds));
+  }
+  return DEFAULT_RETRY_AFTER_SECONDS;
+}

@@ -1,0 +1,252 @@
+/**
+ * `POST /clerk-events/users/me/sync`: the signed-in user's app makes their
+ * own row in `public.users` exist now, before the `user.created` webhook has
+ * gone through Svix, Inngest and the sync workflow (the sign-up race).
+ *
+ * The order is the point:
+ * 1. CORS: only the configured origins get a grant; a preflight is answered.
+ * 2. The Clerk session token (`Authorization: Bearer`) is verified; every
+ *    failure is the same 401, with no hint of what failed.
+ * 3. One user may call only so often (429 with `Retry-After`).
+ * 4. A row synced recently is answered from the database: a page reload
+ *    spends none of the instance's Backend API budget.
+ * 5. Otherwise the user is read from Clerk's Backend API and applied with
+ *    the webhooks' rules (newest `updated_at` wins, a tombstone stays one).
+ *
+ * Import this module lazily: it loads `jose`, which the webhook path never
+ * needs.
+ */
+import {
+  type ClerkBackendApi,
+  ClerkConfigurationError,
+  ClerkRateLimitError,
+} from "../clerk/backend_api.ts";
+import {
+  createSessionTokenVerifier,
+  SessionTokenError,
+  type SessionTokenVerifier,
+  VerificationKeyError,
+} from "../clerk/session_token.ts";
+import { DatabaseError } from "../database/rpc.ts";
+import { errorFields, type Logger } from "../log.ts";
+import type { ClerkApiSettings } from "../settings/clerk_api.ts";
+import type { SessionSettings } from "../settings/session.ts";
+import { toUserRow } from "../users/user_row.ts";
+import type { ApiSyncOutcome, SyncedUser, UsersStore } from "../users/users_store.ts";
+import { corsHeaders, type CorsPolicy, isAllowedOrigin, preflightResponse } from "./cors.ts";
+import { HttpError, json } from "./http_error.ts";
+import { createRateLimiter, type RateLimiter } from "./rate_limiter.ts";
+
+/** What {@link createMeSyncRoute} builds the route from. */
+export interface MeSyncRouteOptions {
+  readonly session: SessionSettings;
+  readonly clerkApi: ClerkApiSettings;
+  /** The app's Backend API client, whose request budget the reconcile shares. */
+  readonly clerk: Pick<ClerkBackendApi, "getUser">;
+  readonly users: () => Promise<UsersStore>;
+  readonly logger: Logger;
+  /** Used for the JWKS. */
+  readonly fetch?: typeof fetch;
+}
+
+/**
+ * The route as the app serves it: tokens checked with `CLERK_JWT_KEY`, or
+ * else the JWKS fetched with `CLERK_SECRET_KEY`; users read with the app's
+ * Backend API client, so that one request budget covers the reconcile and
+ * this route.
+ */
+export function createMeSyncRoute(options: MeSyncRouteOptions) {
+  const { session, clerkApi } = options;
+  return createMeSyncHandler({
+    verify: createSessionTokenVerifier({
+      jwtKey: session.jwtKey,
+      jwks: { apiUrl: clerkApi.apiUrl, secretKey: clerkApi.secretKey, fetch: options.fetch },
+      authorizedParties: session.authorizedParties,
+    }),
+    clerk: options.clerk,
+    users: options.users,
+    allowedOrigins: session.corsAllowedOrigins,
+    logger: options.logger,
+  });
+}
+
+/** Options for {@link createMeSyncHandler}. */
+export interface MeSyncOptions {
+  readonly verify: SessionTokenVerifier;
+  readonly clerk: Pick<ClerkBackendApi, "getUser">;
+  readonly users: () => Promise<UsersStore>;
+  /** Origins that get a CORS grant. */
+  readonly allowedOrigins: readonly string[];
+  readonly logger: Logger;
+  /** A row written or checked this recently is answered from the database. Default 300 s. */
+  readonly freshForSeconds?: number;
+  /** Counts calls per user. Default: 10 per minute per user. */
+  readonly limiter?: RateLimiter;
+  /** The clock, for tests. */
+  readonly now?: () => Date;
+}
+
+/** What the route answers with 200. */
+export interface MeSyncAnswer {
+  readonly user: SyncedUser;
+  readonly outcome: Exclude<ApiSyncOutcome, "deleted">;
+  /** `database` when answered without calling Clerk. */
+  readonly source: "clerk" | "database";
+}
+
+/** Default freshness window: five minutes. */
+export const DEFAULT_FRESH_FOR_SECONDS = 300;
+
+/** Longest token accepted; Clerk's session tokens are one or two KiB. */
+const MAX_TOKEN_LENGTH = 8 * 1024;
+const BEARER = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)\s*$/i;
+
+/** Creates the handler. It throws HttpError for every answer but 200 and 204. */
+export function createMeSyncHandler(options: MeSyncOptions) {
+  const { logger } = options;
+  const freshFor = options.freshForSeconds ?? DEFAULT_FRESH_FOR_SECONDS;
+  const limiter = options.limiter ?? createRateLimiter({ limit: 10, windowMs: 60_000 });
+  const now = options.now ?? (() => new Date());
+  const policy: CorsPolicy = {
+    origins: options.allowedOrigins,
+    methods: ["POST"],
+    headers: ["authorization", "content-type"],
+    exposeHeaders: ["retry-after"],
+  };
+
+  const sync = async (req: Request): Promise<MeSyncAnswer> => {
+    const started = performance.now();
+    const claims = await verified(req);
+    const id = claims.sub;
+    const decision = limiter(id);
+    if (!decision.allowed) {
+      logger.warn("User sync refused: rate limit", { user_id: id });
+      throw tooMany("rate_limited", "Too many sync requests", decision.retryAfterSeconds);
+    }
+
+    const store = await options.users();
+    const stored = await store.findForSync(id, freshFor);
+    if (stored?.deleted) throw gone();
+    let answer: MeSyncAnswer;
+    if (stored?.fresh) {
+      answer = { user: stored.user, outcome: "unchanged", source: "database" };
+    } else {
+      const user = await fromClerk(id);
+      if (!user) {
+        // Clerk has no such user: erase the row as delete-user-from-clerk
+        // would, so that no personal data outlives the account.
+        if (stored) await store.markDeleted(id, now().toISOString());
+        logger.info("User sync: not found in Clerk", { user_id: id, erased: Boolean(stored) });
+        throw new HttpError(404, "user_not_found", "Clerk has no such user");
+      }
+      const result = await store.syncFromApi(toUserRow(user));
+      if (result.outcome === "deleted" || !result.user) throw gone();
+      answer = { user: result.user, outcome: result.outcome, source: "clerk" };
+    }
+    logger.info("User synced on demand", {
+      user_id: id,
+      outcome: answer.outcome,
+      source: answer.source,
+      duration_ms: Math.round(performance.now() - started),
+    });
+    return answer;
+  };
+
+  const verified = async (req: Request) => {
+    const header = req.headers.get("authorization") ?? "";
+    const token = header.length <= MAX_TOKEN_LENGTH + 16 ? BEARER.exec(header)?.[1] : undefined;
+    if (!token) {
+      logger.warn("User sync refused: session token", { reason: header ? "malformed" : "missing" });
+      throw unauthorized();
+    }
+    try {
+      return await options.verify(token);
+    } catch (error) {
+      if (error instanceof SessionTokenError) {
+        logger.warn("User sync refused: session token", { reason: error.problem });
+        throw unauthorized();
+      }
+      if (error instanceof VerificationKeyError) {
+        logger.error("User sync unavailable: session token keys", errorFields(error));
+        throw new HttpError(503, "verification_unavailable", "Cannot verify session tokens now", {
+          headers: { "retry-after": "5" },
+        });
+      }
+      throw error;
+    }
+  };
+
+  const fromClerk = async (id: string) => {
+    try {
+      return await options.clerk.getUser(id);
+    } catch (error) {
+      logger.warn("User sync: Backend API failed", { user_id: id, ...errorFields(error) });
+      if (error instanceof ClerkRateLimitError) {
+        throw tooMany("clerk_rate_limited", "Clerk is rate limiting", error.retryAfterSeconds);
+      }
+      if (error instanceof ClerkConfigurationError) {
+        throw new HttpError(503, "clerk_unavailable", "Cannot reach Clerk's Backend API");
+      }
+      throw new HttpError(502, "clerk_unavailable", "Cannot reach Clerk's Backend API");
+    }
+  };
+
+  return async (req: Request): Promise<Response> => {
+    if (req.method === "OPTIONS") return preflightResponse(policy, req);
+    const origin = req.headers.get("origin");
+    const cors = corsHeaders(policy, origin);
+    try {
+      if (req.method !== "POST") {
+        throw new HttpError(405, "method_not_allowed", "Use POST", {
+          headers: { allow: "POST, OPTIONS" },
+        });
+      }
+      await req.body?.cancel();
+      // Browsers send Origin on every cross-origin POST; a server calling
+      // this route sends none and needs no grant.
+      if (origin !== null && !isAllowedOrigin(policy, origin)) {
+        throw new HttpError(403, "origin_not_allowed", "This origin may not call this route");
+      }
+      return json(200, await sync(req), { ...cors, "cache-control": "no-store" });
+    } catch (error) {
+      throw withHeaders(asHttpError(error), cors);
+    }
+  };
+
+  function asHttpError(error: unknown): HttpError {
+    if (error instanceof HttpError) return error;
+    if (error instanceof DatabaseError) {
+      logger.error("User sync failed: database", errorFields(error));
+      return new HttpError(503, "database_unavailable", "Cannot reach the database now", {
+        headers: { "retry-after": "5" },
+        cause: error,
+      });
+    }
+    logger.error("User sync failed", errorFields(error));
+    return new HttpError(500, "internal_error", "Internal error", { cause: error });
+  }
+}
+
+function unauthorized(): HttpError {
+  return new HttpError(401, "invalid_token", "Missing or invalid session token", {
+    headers: { "www-authenticate": "Bearer" },
+  });
+}
+
+function gone(): HttpError {
+  return new HttpError(410, "user_deleted", "This user was deleted");
+}
+
+function tooMany(code: string, message: string, retryAfterSeconds: number): HttpError {
+  return new HttpError(429, code, message, {
+    headers: { "retry-after": String(retryAfterSeconds) },
+  });
+}
+
+// The browser can only read an error answer that carries the CORS grant.
+function withHeaders(error: HttpError, headers: Record<string, string>): HttpError {
+  return new HttpError(error.status, error.code, error.message, {
+    headers: { ...error.headers, ...headers },
+    cause: error.cause,
+  });
+}

@@ -1,0 +1,94 @@
+/**
+ * Settings of Clerk's Backend API: the reconcile workflow and anything else
+ * that calls `api.clerk.com` with the instance's secret key.
+ *
+ * The webhook path never needs them. While `CLERK_SECRET_KEY` is missing the
+ * group is invalid: reconciliation is disabled (no cron schedule) and a
+ * manual run fails at once, naming the variable.
+ */
+import { type Env, group, isUrl, optional, type SettingsGroup } from "../settings.ts";
+
+/** How many Backend API requests may start within a period. */
+export interface RequestBudget {
+  readonly limit: number;
+  readonly periodMs: number;
+}
+
+/** Settings of Clerk's Backend API. */
+export interface ClerkApiSettings {
+  /** The instance's secret key, `sk_test_…` or `sk_live_…`. */
+  readonly secretKey: string;
+  /** Base URL of the Backend API, without the `/v1`. */
+  readonly apiUrl: string;
+  /** The reconcile schedule (Inngest cron syntax), or `undefined` when `off`. */
+  readonly reconcileCron: string | undefined;
+  /** The request budget the reconcile stays under. */
+  readonly requestBudget: RequestBudget;
+}
+
+/** Clerk's Backend API. */
+export const DEFAULT_CLERK_API_URL = "https://api.clerk.com";
+/** Every night at 03:00 UTC. */
+export const DEFAULT_RECONCILE_CRON = "TZ=UTC 0 3 * * *";
+/**
+ * Half of a development instance's limit (100 requests per 10 s), leaving
+ * room for the app's other Backend API calls. Production instances allow
+ * 1,000 per 10 s.
+ */
+export const DEFAULT_REQUEST_BUDGET = "50/10s";
+
+/** Five cron fields, optionally after a `TZ=<zone>` prefix. */
+const CRON = /^(TZ=[A-Za-z0-9_+\-/]+\s+)?[\d*,/\-A-Za-z?LW#]+(\s+[\d*,/\-A-Za-z?LW#]+){4}$/;
+/** `<requests>/<duration>`, e.g. `50/10s`, `500/10s`, `5/1s`. */
+const BUDGET = /^(\d+)\s*\/\s*(\d+)(ms|s|m)$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000 } as const;
+
+/** Parses the Clerk Backend API group from `env`. Never throws. */
+export function parseClerkApi(env: Env): SettingsGroup<ClerkApiSettings> {
+  const problems: string[] = [];
+  const secretKey = optional(env.CLERK_SECRET_KEY);
+  if (!secretKey) {
+    problems.push(
+      "CLERK_SECRET_KEY is missing: reconciliation with Clerk is disabled until it is set " +
+        "(Clerk dashboard > API keys > Secret key)",
+    );
+  } else if (!/^sk_(test|live)_\S+$/.test(secretKey)) {
+    problems.push("CLERK_SECRET_KEY must be a Clerk secret key, sk_test_... or sk_live_...");
+  }
+
+  const apiUrl = optional(env.CLERK_API_URL) ?? DEFAULT_CLERK_API_URL;
+  if (!isUrl(apiUrl)) problems.push("CLERK_API_URL must be an http(s) URL");
+
+  const cron = optional(env.CLERK_RECONCILE_CRON) ?? DEFAULT_RECONCILE_CRON;
+  const off = cron.toLowerCase() === "off";
+  if (!off && !CRON.test(cron)) {
+    problems.push(
+      'CLERK_RECONCILE_CRON must be a cron schedule such as "TZ=UTC 0 3 * * *", or off',
+    );
+  }
+
+  const rawBudget = optional(env.CLERK_API_REQUEST_BUDGET) ?? DEFAULT_REQUEST_BUDGET;
+  const budget = parseBudget(rawBudget);
+  if (!budget) {
+    problems.push(
+      "CLERK_API_REQUEST_BUDGET must be <requests>/<period> such as 50/10s, " +
+        "with 1 to 10000 requests in 1 ms to 60 m",
+    );
+  }
+
+  return group(problems, () => ({
+    secretKey: secretKey!,
+    apiUrl: apiUrl.replace(/\/+$/, ""),
+    reconcileCron: off ? undefined : cron,
+    requestBudget: budget!,
+  }));
+}
+
+function parseBudget(raw: string): RequestBudget | undefined {
+  const match = BUDGET.exec(raw);
+  if (!match) return undefined;
+  const limit = Number(match[1]);
+  const periodMs = Number(match[2]) * UNIT_MS[match[3] as keyof typeof UNIT_MS];
+  if (limit < 1 || limit > 10_000 || periodMs < 1 || periodMs > 3_600_000) return undefined;
+  return { limit, periodMs };
+}

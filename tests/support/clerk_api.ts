@@ -1,0 +1,350 @@
+/**
+ * A local stand-in for Clerk's Backend API that behaves like the real one
+ * where this project depends on it:
+ *
+ * - `GET /v1/users` answers a bare JSON array of User objects (the same
+ *   snake_case objects webhooks carry), with `limit` (1 to 500, default 10),
+ *   `offset` and `order_by` (`created_at`, `updated_at`, with `+`/`-`;
+ *   default `-created_at`); anything else is a 422 in Clerk's error shape;
+ * - `GET /v1/users/{id}` answers the user, or 404 `resource_not_found` for a
+ *   deleted (or never existing) user;
+ * - a wrong or missing secret key gets 401 `authentication_invalid`;
+ * - past its rate limit it answers 429 with `Retry-After` in seconds;
+ * - `GET /v1/jwks` answers the instance's public keys (`jwks`), with the
+ *   same secret key and rate limit as every other call.
+ *
+ * It records every request with the status it got, so tests count what the
+ * code really sent. More routes plug in with `route()`.
+ */
+
+/** A Clerk User object as the API returns it: known fields plus many others. */
+export type ClerkUserObject = Record<string, unknown> & {
+  id: string;
+  created_at: number;
+  updated_at: number;
+};
+
+/** One request that reached the stand-in. */
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: Readonly<Record<string, string>>;
+  /** The status it was answered with. */
+  status: number;
+}
+
+/** A rate limit: at most `limit` requests per fixed window of `windowMs`. */
+export interface RateLimit {
+  readonly limit: number;
+  readonly windowMs: number;
+}
+
+/** Handles one route; `match` is the result of the route's pattern. */
+export type RouteHandler = (
+  req: Request,
+  match: RegExpExecArray,
+) => Response | Promise<Response>;
+
+/** Options for {@link startClerkApi}. */
+export interface ClerkApiOptions {
+  /** The key the stand-in accepts. Default {@link TEST_CLERK_SECRET_KEY}. */
+  readonly secretKey?: string;
+  /** Default: 100 requests per 10 s, a development instance's limit. */
+  readonly rateLimit?: RateLimit;
+}
+
+/** A running stand-in. */
+export interface ClerkApi {
+  /** The value for `CLERK_API_URL`. */
+  readonly url: string;
+  readonly secretKey: string;
+  /** Every request, in order, with its status. */
+  readonly requests: RecordedRequest[];
+  /** Requests answered without a 401 or 429: what Clerk would have served. */
+  accepted(): RecordedRequest[];
+  /** Changeable while running; `undefined` for no limit. */
+  rateLimit: RateLimit | undefined;
+  /**
+   * Called for each request after it is authenticated and counted, before
+   * it is answered: lets a test change Clerk's data mid-run.
+   */
+  onRequest: (request: RecordedRequest) => void | Promise<void>;
+  /** What `GET /v1/jwks` answers; changeable while running (a key rotation). */
+  jwks: { keys: JsonWebKey[] };
+  /** Adds (or replaces) a user. */
+  putUser(user: ClerkUserObject): void;
+  /** Changes a user's fields and moves its `updated_at` forward. */
+  updateUser(id: string, patch: Record<string, unknown>): ClerkUserObject;
+  /** Deletes a user: it leaves the list and `GET` answers 404. */
+  deleteUser(id: string): void;
+  /** The current users, in no particular order. */
+  users(): IterableIterator<ClerkUserObject>;
+  /** Adds a route, tried before the built-in ones. */
+  route(method: string, pattern: RegExp, handler: RouteHandler): void;
+  close(): Promise<void>;
+}
+
+/** The secret key tests configure by default. */
+export const TEST_CLERK_SECRET_KEY = "sk_test_" + "c1e4c".repeat(8);
+
+/** Clerk's development-instance limit. */
+export const DEVELOPMENT_RATE_LIMIT: RateLimit = { limit: 100, windowMs: 10_000 };
+
+const ORDER_FIELDS = ["created_at", "updated_at"] as const;
+
+/** Starts the stand-in on a free loopback port. */
+export function startClerkApi(options: ClerkApiOptions = {}): ClerkApi {
+  const secretKey = options.secretKey ?? TEST_CLERK_SECRET_KEY;
+  const store = new Map<string, ClerkUserObject>();
+  const sorted = new Map<string, ClerkUserObject[]>();
+  const routes: { method: string; pattern: RegExp; handler: RouteHandler }[] = [];
+  let window = { start: 0, count: 0 };
+
+  const api: ClerkApi = {
+    url: "",
+    secretKey,
+    requests: [],
+    accepted: () => api.requests.filter((r) => r.status !== 401 && r.status !== 429),
+    rateLimit: options.rateLimit ?? DEVELOPMENT_RATE_LIMIT,
+    onRequest: () => {},
+    jwks: { keys: [] },
+    putUser(user) {
+      store.set(user.id, structuredClone(user));
+      sorted.clear();
+    },
+    updateUser(id, patch) {
+      const user = store.get(id);
+      if (!user) throw new Error(`Cannot update Clerk user "${id}": no such user`);
+      const updated = {
+        ...user,
+        ...patch,
+        updated_at: Math.max(Date.now(), user.updated_at + 1),
+      };
+      store.set(id, updated);
+      sorted.clear();
+      return updated;
+    },
+    deleteUser(id) {
+      store.delete(id);
+      sorted.clear();
+    },
+    users: () => store.values(),
+    route(method, pattern, handler) {
+      routes.push({ method, pattern, handler });
+    },
+    close: () => server.shutdown(),
+  };
+
+  const ordered = (orderBy: string) => {
+    let list = sorted.get(orderBy);
+    if (!list) {
+      const field = orderBy.replace(/^[+-]/, "") as typeof ORDER_FIELDS[number];
+      const sign = orderBy.startsWith("-") ? -1 : 1;
+      // Ties are broken by id, so that paging by offset is stable.
+      list = [...store.values()].sort((a, b) =>
+        sign * (a[field] - b[field]) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+      );
+      sorted.set(orderBy, list);
+    }
+    return list;
+  };
+
+  const listUsers = (query: URLSearchParams): Response => {
+    const limit = integerParam(query, "limit", 10);
+    if (limit === undefined || limit < 1 || limit > 500) {
+      return clerkError(422, "form_param_value_invalid", "limit", "must be between 1 and 500");
+    }
+    const offset = integerParam(query, "offset", 0);
+    if (offset === undefined || offset < 0) {
+      return clerkError(422, "form_param_value_invalid", "offset", "must be 0 or more");
+    }
+    const orderBy = query.get("order_by") ?? "-created_at";
+    const field = orderBy.replace(/^[+-]/, "");
+    if (!(ORDER_FIELDS as readonly string[]).includes(field)) {
+      return clerkError(422, "form_param_value_invalid", "order_by", "is not a valid sort field");
+    }
+    const normalized = orderBy.startsWith("-") ? orderBy : `+${field}`;
+    return Response.json(ordered(normalized).slice(offset, offset + limit));
+  };
+
+  const getUser = (id: string): Response => {
+    const user = store.get(decodeURIComponent(id));
+    if (!user) {
+      return Response.json({
+        errors: [{
+          message: "not found",
+          long_message: "Resource not found",
+          code: "resource_not_found",
+        }],
+        clerk_trace_id: crypto.randomUUID(),
+      }, { status: 404 });
+    }
+    return Response.json(user);
+  };
+
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const url = new URL(req.url);
+    const recorded: RecordedRequest = {
+      method: req.method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      status: 0,
+    };
+    api.requests.push(recorded);
+    await req.body?.cancel();
+    const answer = (res: Response) => {
+      recorded.status = res.status;
+      return res;
+    };
+
+    for (const route of routes) {
+      const match = route.method === req.method ? route.pattern.exec(url.pathname) : null;
+      if (match) return answer(await route.handler(req, match));
+    }
+    if (req.headers.get("authorization") !== `Bearer ${secretKey}`) {
+      return answer(clerkError(401, "authentication_invalid", undefined, "Invalid authentication"));
+    }
+    const limited = rateLimited();
+    if (limited) return answer(limited);
+    await api.onRequest(recorded);
+
+    if (req.method === "GET" && url.pathname === "/v1/jwks") return answer(Response.json(api.jwks));
+
+    if (req.method === "GET" && url.pathname === "/v1/users") {
+      return answer(listUsers(url.searchParams));
+    }
+    const user = /^\/v1\/users\/([^/]+)$/.exec(url.pathname);
+    if (req.method === "GET" && user) return answer(getUser(user[1]));
+    return answer(clerkError(404, "resource_not_found", undefined, "not found"));
+  });
+
+  const rateLimited = (): Response | undefined => {
+    const limit = api.rateLimit;
+    if (!limit) return undefined;
+    const now = Date.now();
+    if (now - window.start >= limit.windowMs) window = { start: now, count: 0 };
+    if (window.count < limit.limit) {
+      window.count += 1;
+      return undefined;
+    }
+    const seconds = Math.max(1, Math.ceil((window.start + limit.windowMs - now) / 1000));
+    return Response.json({
+      errors: [{
+        message: "Too many requests",
+        long_message: "Too many requests, please try again later",
+        code: "too_many_requests",
+      }],
+    }, { status: 429, headers: { "retry-after": String(seconds) } });
+  };
+
+  (api as { url: string }).url = `http://127.0.0.1:${server.addr.port}`;
+  return api;
+}
+
+function integerParam(query: URLSearchParams, name: string, fallback: number) {
+  const raw = query.get(name);
+  if (raw === null) return fallback;
+  return /^\d+$/.test(raw) ? Number(raw) : undefined;
+}
+
+function clerkError(
+  status: number,
+  code: string,
+  paramName: string | undefined,
+  message: string,
+): Response {
+  return Response.json({
+    errors: [{
+      message: paramName ? `${paramName} ${message}` : message,
+      long_message: paramName ? `The value of ${paramName} ${message}` : message,
+      code,
+      ...(paramName ? { meta: { param_name: paramName } } : {}),
+    }],
+    clerk_trace_id: crypto.randomUUID(),
+  }, { status });
+}
+
+let sequence = 0;
+
+/** Fields of {@link clerkUser}, all optional. */
+export interface ClerkUserFields {
+  id?: string;
+  email?: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+  createdAt?: number;
+  updatedAt?: number;
+}
+
+/**
+ * A User object shaped like the Backend API's: with fields this project
+ * does not read, and two addresses of which the second is primary.
+ */
+export function clerkUser(fields: ClerkUserFields = {}): ClerkUserObject {
+  sequence += 1;
+  const id = fields.id ?? `user_${crypto.randomUUID().replaceAll("-", "").slice(0, 27)}`;
+  const createdAt = fields.createdAt ?? 1_700_000_000_000 + sequence;
+  const email = fields.email === undefined ? `${id.toLowerCase()}@example.com` : fields.email;
+  const primary = `idn_${id.slice(5)}p`;
+  return {
+    id,
+    object: "user",
+    username: null,
+    first_name: fields.firstName === undefined ? "Ada" : fields.firstName,
+    last_name: fields.lastName === undefined ? "Lovelace" : fields.lastName,
+    image_url: `https://img.clerk.com/${id}`,
+    has_image: false,
+    primary_email_address_id: email === null ? null : primary,
+    primary_phone_number_id: null,
+    primary_web3_wallet_id: null,
+    password_enabled: true,
+    two_factor_enabled: false,
+    totp_enabled: false,
+    backup_code_enabled: false,
+    email_addresses: email === null ? [] : [
+      {
+        id: `idn_${id.slice(5)}o`,
+        object: "email_address",
+        email_address: `old.${email}`,
+        reserved: false,
+        verification: { status: "verified", strategy: "email_code", attempts: 1, expire_at: 0 },
+        linked_to: [],
+        created_at: createdAt,
+        updated_at: createdAt,
+      },
+      {
+        id: primary,
+        object: "email_address",
+        email_address: email,
+        reserved: false,
+        verification: { status: "verified", strategy: "email_code", attempts: 1, expire_at: 0 },
+        linked_to: [],
+        created_at: createdAt,
+        updated_at: createdAt,
+      },
+    ],
+    phone_numbers: [],
+    web3_wallets: [],
+    passkeys: [],
+    external_accounts: [],
+    saml_accounts: [],
+    enterprise_accounts: [],
+    public_metadata: {},
+    private_metadata: {},
+    unsafe_metadata: {},
+    external_id: null,
+    last_sign_in_at: null,
+    banned: false,
+    locked: false,
+    lockout_expires_in_seconds: null,
+    verification_attempts_remaining: 100,
+    created_at: createdAt,
+    updated_at: fields.updatedAt ?? createdAt,
+    delete_self_enabled: true,
+    create_organization_enabled: true,
+    last_active_at: null,
+    mfa_enabled_at: null,
+    mfa_disabled_at: null,
+    legal_accepted_at: null,
+  };
+}
