@@ -177,20 +177,41 @@ export function parseSettings(env: Env): Settings {
   };
 }
 
-/** Every problem of every group, for a start-up log line. */
+/**
+ * Groups that local development can do without, by the variable that turns
+ * them on: in dev mode, while it is unset, the features they serve (the
+ * reconcile and `/users/me/sync`) are simply off, and the variable shows as
+ * optional rather than as a problem. Set, it is validated as anywhere.
+ */
+const OPTIONAL_IN_DEV_MODE: Partial<Record<keyof Settings, string>> = {
+  clerkApi: "CLERK_SECRET_KEY",
+};
+
+/**
+ * Every problem of every group, for the start-up log line and `/health`.
+ * In dev mode, a group of {@link OPTIONAL_IN_DEV_MODE} whose variable is
+ * unset is no problem.
+ */
 export function allProblems(settings: Settings): string[] {
-  const groups: SettingsGroup<unknown>[] = [
-    settings.webhook,
-    settings.inngest,
-    settings.database,
-    settings.email,
-    settings.unsubscribe,
-    settings.resendWebhook,
-    settings.health,
-    settings.clerkApi,
-    settings.session,
+  const devMode = settings.inngest.ok && settings.inngest.value.mode === "dev";
+  const groups: (keyof Settings)[] = [
+    "webhook",
+    "inngest",
+    "database",
+    "email",
+    "unsubscribe",
+    "resendWebhook",
+    "health",
+    "clerkApi",
+    "session",
   ];
-  return groups.flatMap((group) => group.ok ? [] : group.problems);
+  return groups.flatMap((name) => {
+    const group = settings[name] as SettingsGroup<unknown>;
+    if (group.ok) return [];
+    const switchedBy = OPTIONAL_IN_DEV_MODE[name];
+    if (devMode && switchedBy && settings.presence[switchedBy] === "missing") return [];
+    return group.problems;
+  });
 }
 
 /** A valid group built by `build`, or an invalid one with `problems`. */

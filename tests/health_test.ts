@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import { createApp } from "../functions/app.ts";
 import { createReadiness } from "../functions/readiness.ts";
-import { parseSettings, SETTING_NAMES } from "../functions/settings.ts";
+import { allProblems, type Env, parseSettings, SETTING_NAMES } from "../functions/settings.ts";
 import { DEVELOPMENT_ONLY_PACKAGES } from "../functions/versions.ts";
 import { clerkPayload, signedRequest } from "./support/clerk.ts";
 import { captureLogs, TEST_HEALTH_TOKEN, testEnv } from "./support/env.ts";
 import { startEventApi } from "./support/event_api.ts";
 import { withPostgrest } from "./support/postgrest.ts";
-import type { Env } from "../functions/settings.ts";
 
 const HEALTH_URL = "http://localhost/clerk-events/health";
 
@@ -274,4 +273,18 @@ Deno.test("health lists the versions of production packages only", async () => {
       `${name} is imported by runtime code`,
     );
   }
+});
+
+Deno.test("in dev mode an unset CLERK_SECRET_KEY is optional, and anywhere else a problem", async (t) => {
+  const clerkProblem = (env: Env) =>
+    allProblems(parseSettings(testEnv(env))).filter((p) => p.startsWith("CLERK_SECRET_KEY"));
+  await t.step("cloud mode names it", () => {
+    assert.equal(clerkProblem({ CLERK_SECRET_KEY: undefined }).length, 1);
+  });
+  await t.step("dev mode leaves it out while it is unset", () => {
+    assert.deepEqual(clerkProblem({ CLERK_SECRET_KEY: undefined, INNGEST_DEV: "1" }), []);
+  });
+  await t.step("dev mode still names a key that is set but wrong", () => {
+    assert.equal(clerkProblem({ CLERK_SECRET_KEY: "not-a-key", INNGEST_DEV: "1" }).length, 1);
+  });
 });
