@@ -74,9 +74,10 @@ export function createWebhookHandler(options: WebhookHandlerOptions) {
     );
     const user = (event.data as { id?: unknown }).id;
     // The same line as `logger.child(ids).info(...)`, without building a
-    // child logger for every request.
+    // child logger (or copying `ids`) for every request.
     logger.info("Webhook forwarded", {
-      ...ids,
+      svix_id: ids.svix_id,
+      event: ids.event,
       user_id: typeof user === "string" ? user : undefined,
       duration_ms: Math.round(performance.now() - started),
     });
@@ -110,7 +111,7 @@ function toEvent(body: string, svixId: string, logger: Logger): OutgoingEvent {
   } catch {
     return reject("Body is not valid JSON");
   }
-  if (depth(json) > MAX_JSON_DEPTH) {
+  if (nestsDeeperThan(body, MAX_JSON_DEPTH)) {
     // The Inngest SDK serialises events recursively and overflows the stack
     // on a few thousand nested arrays; such an event could never be sent.
     return reject(`Body nests deeper than ${MAX_JSON_DEPTH} levels`);
@@ -137,21 +138,33 @@ function toEvent(body: string, svixId: string, logger: Logger): OutgoingEvent {
  */
 export const MAX_JSON_DEPTH = 1_024;
 
-/** How deeply `value` nests arrays and objects, without recursion. */
-function depth(value: unknown): number {
-  let deepest = 0;
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length) {
-    const [node, level] = stack.pop()!;
-    if (typeof node !== "object" || node === null) continue;
-    if (level > deepest) deepest = level;
-    if (deepest > MAX_JSON_DEPTH) break;
-    for (const child of Array.isArray(node) ? node : Object.values(node)) {
-      if (typeof child === "object" && child !== null) stack.push([child, level + 1]);
-    }
+/**
+ * Whether the JSON text `text`, which JSON.parse accepted, nests arrays and
+ * objects deeper than `limit`. It scans the text once, allocating nothing,
+ * rather than walking the parsed value (which cost an array per object and
+ * one per node); a text of at most `2 * limit` characters cannot, since each
+ * level takes an opening and a closing bracket. Unlike a walk of the parsed
+ * value, it also counts a value that a later duplicate key replaced.
+ */
+function nestsDeeperThan(text: string, limit: number): boolean {
+  if (text.length <= 2 * limit) return false;
+  let level = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++level > limit) return true;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) level--;
   }
-  return deepest;
+  return false;
 }
+
+const [QUOTE, BACKSLASH, OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET] = [...'"\\{}[]']
+  .map((c) => c.charCodeAt(0));
 
 function summary(error: { issues: readonly { path: PropertyKey[]; message: string }[] }): string {
   return error.issues
