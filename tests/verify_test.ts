@@ -136,11 +136,14 @@ Deno.test("verifier gives svix's answer on the edge cases of svix's parsing", as
   }
 });
 
+/** A key longer than SHA-256's block (hashed first), and one that atob refuses but svix reads. */
+const ODD_SECRETS = ["whsec_" + btoa("k".repeat(100)), "whsec_Y" + "A".repeat(100) + "=="];
+
 Deno.test("verifier signs as svix does with secrets that atob reads differently", async (t) => {
   const body = JSON.stringify(clerkPayload("user.deleted"));
   // svix's base64 accepts these (padding omitted, a trailing newline, odd
   // padding); atob reads some of them into other bytes, or not at all.
-  for (const secret of ["whsec_YWJjZA", "whsec_YWJj\n", "whsec_YW==", "whsec_YWJ=", "YWJjZGVm"]) {
+  for (const secret of [...ODD_SECRETS, "whsec_YWJj\n", "whsec_YW==", "whsec_YWJ=", "YWJjZGVm"]) {
     await t.step(JSON.stringify(secret), () => {
       const headers = signHeaders(body, { secret });
       const parsed = svixHeaders(new Headers(headers));
@@ -157,4 +160,31 @@ Deno.test("verifier signs as svix does with secrets that atob reads differently"
 Deno.test("verifier rejects a secret svix rejects, when it is created", () => {
   assert.throws(() => createVerifier(["whsec_YWI"]), /padding/);
   assert.throws(() => createVerifier([]), /no signing secret/);
+});
+
+Deno.test("verifier uses svix's own signer only for a secret it cannot sign identically", async (t) => {
+  const body = JSON.stringify(clerkPayload("user.created"));
+  const original = Webhook.prototype.sign;
+  const svixSignsWhile = (secret: string): number => {
+    const verify = createVerifier([secret]);
+    const headers = svixHeaders(new Headers(signHeaders(body, { secret })));
+    let calls = 0;
+    Webhook.prototype.sign = function (this: Webhook, ...args: Parameters<Webhook["sign"]>) {
+      calls += 1;
+      return original.apply(this, args);
+    };
+    try {
+      verify(body, headers);
+    } finally {
+      Webhook.prototype.sign = original;
+    }
+    return calls;
+  };
+  await t.step("the test secret and a long one are signed natively", () => {
+    assert.equal(svixSignsWhile(TEST_SECRET), 0);
+    assert.equal(svixSignsWhile(ODD_SECRETS[0]), 0);
+  });
+  await t.step("a secret atob refuses is signed by svix", () => {
+    assert.equal(svixSignsWhile(ODD_SECRETS[1]), 1);
+  });
 });

@@ -13,7 +13,7 @@
  * `tests/verify_test.ts` holds this verifier to svix's answers on the
  * adversarial corpus.
  */
-import { createHmac } from "node:crypto";
+import { createHash } from "node:crypto";
 import { Webhook, WebhookVerificationError } from "svix";
 
 export { WebhookVerificationError };
@@ -92,11 +92,27 @@ function signerFor(secret: string): Signer {
   } catch {
     return svixSigner;
   }
-  const native: Signer = (id, timestamp, body) =>
-    createHmac("sha256", key).update(`${id}.${timestamp}.${body}`, "utf8").digest("base64");
+  const native = hmacSha256Base64(key);
   // Non-ASCII and a lone surrogate: the text encodings must agree too.
   const probe = ["msg_probe", 1_700_000_000, '{"name":"Zoë 😀 \ud800"}'] as const;
   return native(...probe) === svixSigner(...probe) ? native : svixSigner;
+}
+
+/**
+ * HMAC-SHA256 (RFC 2104) of `${id}.${timestamp}.${body}` with `key`, in
+ * base64. The hash states after the key's inner and outer pads are computed
+ * once and copied for each message: cheaper than `createHmac`, which sets
+ * the key up again for every message.
+ */
+function hmacSha256Base64(key: Uint8Array): Signer {
+  const block = new Uint8Array(64);
+  block.set(key.byteLength > 64 ? createHash("sha256").update(key).digest() : key);
+  const inner = createHash("sha256").update(block.map((byte) => byte ^ 0x36));
+  const outer = createHash("sha256").update(block.map((byte) => byte ^ 0x5c));
+  return (id, timestamp, body) => {
+    const innerDigest = inner.copy().update(`${id}.${timestamp}.${body}`, "utf8").digest();
+    return outer.copy().update(innerDigest).digest("base64");
+  };
 }
 
 /**

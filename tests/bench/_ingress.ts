@@ -40,10 +40,17 @@ export async function ingressBenchmark(options: IngressOptions): Promise<Row[]> 
     Object.entries(testEnv({ INNGEST_EVENT_API_BASE_URL: options.eventApiUrl }))
       .filter((entry): entry is [string, string] => entry[1] !== undefined),
   );
-  const ours = spawnServer("ours", { env });
-  const peer = spawnServer("peer", { env });
+  // The same settings, and nothing else, for each: a deployed function's
+  // environment holds little more.
+  const ours = spawnServer("ours", { env, clearEnv: true });
+  const peer = spawnServer("peer", { env, clearEnv: true });
   // The app as the entrypoint runs it by default: no V8 flags at all.
-  const uncapped = spawnServer("ours", { env, v8Flags: [], label: "ours without heap flags" });
+  const uncapped = spawnServer("ours", {
+    env,
+    clearEnv: true,
+    v8Flags: [],
+    label: "ours without heap flags",
+  });
   try {
     const targets: [Server, string][] = [
       [ours, `${ours.url}/clerk-events/webhook`],

@@ -57,7 +57,20 @@ export interface SpawnOptions {
    */
   readonly v8Flags?: readonly string[];
   readonly label?: string;
+  /**
+   * Start from an empty environment (plus what Deno itself needs) instead of
+   * the bench's own: the Inngest SDK reads the whole environment on every
+   * send, so figures would depend on the shell the bench runs in.
+   */
+  readonly clearEnv?: boolean;
 }
+
+/** What a Deno process needs from the environment to find its caches. */
+const DENO_ENV = Object.fromEntries(
+  ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME"]
+    .map((name) => [name, Deno.env.get(name)])
+    .filter((entry): entry is [string, string] => entry[1] !== undefined),
+);
 
 /**
  * Spawns `tests/bench/servers/<name>.ts` with the port as its first argument
@@ -82,7 +95,8 @@ export function spawnServer(name: ServerName, options: SpawnOptions = {}): Serve
       ...(options.args ?? []),
     ],
     cwd: REPO_ROOT.pathname,
-    env: options.env,
+    env: options.clearEnv ? { ...DENO_ENV, ...options.env } : options.env,
+    clearEnv: options.clearEnv,
     stdin: "null",
     // The app logs one JSON line per webhook, as in production; the lines
     // are written, then dropped.
