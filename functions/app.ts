@@ -13,7 +13,7 @@ import { createVerifier } from "./clerk/verify.ts";
 import { callRpc } from "./database/rpc.ts";
 import { createHealthHandler } from "./http/health.ts";
 import { errorResponse, HttpError } from "./http/http_error.ts";
-import { matchRoute, type Route } from "./http/routes.ts";
+import { matchRoute, pathOf, type Route } from "./http/routes.ts";
 import { createWebhookHandler } from "./http/webhook.ts";
 import { APP_ID, createInngestClient } from "./inngest_client.ts";
 import { lazy } from "./lazy.ts";
@@ -142,7 +142,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
 
   const handler = async (req: Request): Promise<Response> => {
     try {
-      const route = matchRoute(new URL(req.url).pathname);
+      const route = matchRoute(pathOf(req.url));
       if (!route) throw new HttpError(404, "not_found", "No such route");
       return await routes[route](req);
     } catch (error) {
