@@ -15,6 +15,7 @@ import { createHealthHandler } from "./http/health.ts";
 import { errorResponse, HttpError } from "./http/http_error.ts";
 import { matchRoute, pathOf, type Route } from "./http/routes.ts";
 import { createWebhookHandler } from "./http/webhook.ts";
+import { createSendBatcher } from "./send_batcher.ts";
 import { APP_ID, createInngestClient } from "./inngest_client.ts";
 import { lazy } from "./lazy.ts";
 import { createLogger, errorFields, type Logger } from "./log.ts";
@@ -119,7 +120,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     webhook: settings.webhook.ok && inngest
       ? createWebhookHandler({
         verify: createVerifier(settings.webhook.value.signingSecrets),
-        send: (event) => inngest.send(event),
+        send: createSendBatcher((events) => inngest.send(events)),
         logger,
         maxBodyBytes: options.maxBodyBytes,
         sendDeadlineMs: options.sendDeadlineMs,

@@ -28,8 +28,11 @@ export interface OutgoingEvent {
 /** Options for {@link createWebhookHandler}. */
 export interface WebhookHandlerOptions {
   readonly verify: Verifier;
-  /** Hands an event to Inngest, e.g. `(e) => inngest.send(e)`. */
-  readonly send: (event: OutgoingEvent) => Promise<unknown>;
+  /**
+   * Hands an event to Inngest, e.g. `(e) => inngest.send(e)`; `size` is the
+   * length of the body it came from (see `createSendBatcher`).
+   */
+  readonly send: (event: OutgoingEvent, size: number) => Promise<unknown>;
   readonly logger: Logger;
   /** Largest accepted body. Default 256 KiB; Clerk user payloads are a few KiB. */
   readonly maxBodyBytes?: number;
@@ -68,7 +71,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions) {
     const ids = { svix_id: headers.id, event: event.name };
 
     await sendWithDeadline(
-      () => options.send(event),
+      () => options.send(event, body.length),
       deadlineMs,
       options.waitUntil,
       () => logger.child(ids),
