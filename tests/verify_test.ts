@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { Webhook } from "svix";
 import {
   createVerifier,
+  loadNativeHmac,
   type SvixHeaders,
   svixHeaders,
   type Verifier,
@@ -15,6 +16,9 @@ import {
 } from "../functions/clerk/verify.ts";
 import { buildCase, loadCorpus } from "./support/adversarial.ts";
 import { clerkPayload, OTHER_SECRET, signHeaders, TEST_SECRET } from "./support/clerk.ts";
+
+// Every verifier below signs natively, except where a test says otherwise.
+await loadNativeHmac();
 
 /** What the project verified with before: svix's `Webhook.verify`, secret by secret. */
 function svixVerifier(secrets: readonly string[]): Verifier {
@@ -168,6 +172,7 @@ Deno.test("verifier uses svix's own signer only for a secret it cannot sign iden
   const svixSignsWhile = (secret: string): number => {
     const verify = createVerifier([secret]);
     const headers = svixHeaders(new Headers(signHeaders(body, { secret })));
+    verify(body, headers); // Settles the signer, checking it against svix's once.
     let calls = 0;
     Webhook.prototype.sign = function (this: Webhook, ...args: Parameters<Webhook["sign"]>) {
       calls += 1;
@@ -187,4 +192,40 @@ Deno.test("verifier uses svix's own signer only for a secret it cannot sign iden
   await t.step("a secret atob refuses is signed by svix", () => {
     assert.equal(svixSignsWhile(ODD_SECRETS[1]), 1);
   });
+});
+
+Deno.test("verifier signs with svix until node:crypto is loaded, which its second message starts", async () => {
+  // A fresh copy of the module, in which node:crypto is not loaded yet.
+  const fresh: typeof import("../functions/clerk/verify.ts") = await import(
+    `../functions/clerk/verify.ts?fresh=${crypto.randomUUID()}`
+  );
+  const verify = fresh.createVerifier([TEST_SECRET]);
+  // Signed before counting: the test's sender signs with svix too.
+  const messages = Array.from({ length: 4 }, () => {
+    const body = JSON.stringify(clerkPayload("user.created"));
+    return { body, headers: svixHeaders(new Headers(signHeaders(body))) };
+  });
+  const original = Webhook.prototype.sign;
+  let calls = 0;
+  Webhook.prototype.sign = function (this: Webhook, ...args: Parameters<Webhook["sign"]>) {
+    calls += 1;
+    return original.apply(this, args);
+  };
+  const verifyOne = () => {
+    const { body, headers } = messages.shift()!;
+    verify(body, headers);
+  };
+  try {
+    verifyOne();
+    assert.equal(calls, 1, "the first message is signed by svix");
+    verifyOne();
+    assert.equal(calls, 2, "so is the second, which starts loading node:crypto");
+    await fresh.loadNativeHmac();
+    verifyOne();
+    assert.equal(calls, 3, "once loaded, svix signs only the probe that checks the native signer");
+    verifyOne();
+    assert.equal(calls, 3, "and then nothing");
+  } finally {
+    Webhook.prototype.sign = original;
+  }
 });

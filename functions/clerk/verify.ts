@@ -13,7 +13,6 @@
  * `tests/verify_test.ts` holds this verifier to svix's answers on the
  * adversarial corpus.
  */
-import { createHash } from "node:crypto";
 import { Webhook, WebhookVerificationError } from "svix";
 
 export { WebhookVerificationError };
@@ -56,7 +55,11 @@ const TOLERANCE_SECONDS = 5 * 60;
 export function createVerifier(secrets: readonly string[]): Verifier {
   if (secrets.length === 0) throw new TypeError("Cannot verify webhooks: no signing secret");
   const signers = secrets.map(signerFor);
+  let calls = 0;
   return (body, headers) => {
+    // node:crypto takes 20 to 50 ms to load: not on the first webhook's
+    // path (the cold start), but in the background from the second one on.
+    if (++calls === 2) loadNativeHmac().catch(() => {});
     // The order and messages of standardwebhooks' `verify`.
     if (!headers.signature || !headers.id || !headers.timestamp) {
       throw new WebhookVerificationError("Missing required headers");
@@ -73,18 +76,51 @@ export function createVerifier(secrets: readonly string[]): Verifier {
   };
 }
 
+/** `node:crypto`'s createHash, once {@link loadNativeHmac} has loaded it. */
+let createHash: typeof import("node:crypto").createHash | undefined;
+let loading: Promise<void> | undefined;
+
+/**
+ * Loads `node:crypto`, after which every verifier signs natively (where it
+ * signs exactly as svix does). Verifiers start it themselves on their
+ * second message; tests and warm-up code may await it.
+ */
+export function loadNativeHmac(): Promise<void> {
+  return loading ??= import("node:crypto").then((crypto) => {
+    createHash = crypto.createHash;
+  });
+}
+
 /** Computes the base64 `v1` signature of a message. */
 type Signer = (id: string, timestamp: number, body: string) => string;
 
 /**
- * A native HMAC-SHA256 signer for `secret`, once it has been seen to sign a
- * probe exactly as svix does; otherwise svix's own. Throws as svix's
- * `new Webhook(secret)` does for a secret it cannot use.
+ * The signer of `secret`: svix's own until `node:crypto` is loaded, then a
+ * native HMAC-SHA256, once that has been seen to sign a probe exactly as
+ * svix does. Throws as svix's `new Webhook(secret)` does for a secret it
+ * cannot use.
  */
 function signerFor(secret: string): Signer {
   const reference = new Webhook(secret);
   const svixSigner: Signer = (id, timestamp, body) =>
     reference.sign(id, new Date(timestamp * 1000), body).slice("v1,".length);
+  let settled: Signer | undefined;
+  return (id, timestamp, body) => {
+    if (!settled && createHash) settled = nativeOr(svixSigner, secret, createHash);
+    return (settled ?? svixSigner)(id, timestamp, body);
+  };
+}
+
+/**
+ * A native signer for `secret` if it signs a probe exactly as `svixSigner`
+ * does (the key is read with atob, which some secrets svix accepts are not
+ * valid for), else `svixSigner` itself.
+ */
+function nativeOr(
+  svixSigner: Signer,
+  secret: string,
+  hash: typeof import("node:crypto").createHash,
+): Signer {
   let key: Uint8Array;
   try {
     const base64 = secret.startsWith("whsec_") ? secret.slice("whsec_".length) : secret;
@@ -92,7 +128,7 @@ function signerFor(secret: string): Signer {
   } catch {
     return svixSigner;
   }
-  const native = hmacSha256Base64(key);
+  const native = hmacSha256Base64(key, hash);
   // Non-ASCII and a lone surrogate: the text encodings must agree too.
   const probe = ["msg_probe", 1_700_000_000, '{"name":"Zoë 😀 \ud800"}'] as const;
   return native(...probe) === svixSigner(...probe) ? native : svixSigner;
@@ -104,7 +140,10 @@ function signerFor(secret: string): Signer {
  * once and copied for each message: cheaper than `createHmac`, which sets
  * the key up again for every message.
  */
-function hmacSha256Base64(key: Uint8Array): Signer {
+function hmacSha256Base64(
+  key: Uint8Array,
+  createHash: typeof import("node:crypto").createHash,
+): Signer {
   const block = new Uint8Array(64);
   block.set(key.byteLength > 64 ? createHash("sha256").update(key).digest() : key);
   const inner = createHash("sha256").update(block.map((byte) => byte ^ 0x36));
