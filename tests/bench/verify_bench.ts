@@ -5,7 +5,7 @@
  *   deno bench --allow-all tests/bench/verify_bench.ts
  */
 import { Webhook } from "svix";
-import { createVerifier, svixHeaders } from "../../functions/clerk/verify.ts";
+import { createVerifier, loadNativeHmac, svixHeaders } from "../../functions/clerk/verify.ts";
 import { clerkPayload, signHeaders, TEST_SECRET } from "../support/clerk.ts";
 
 const body = JSON.stringify(clerkPayload("user.created"));
@@ -13,6 +13,7 @@ const headers = signHeaders(body);
 const signature = headers["svix-signature"].split(",")[1];
 
 const svix = new Webhook(TEST_SECRET);
+await loadNativeHmac(); // As after the app's second webhook.
 const projectVerifier = createVerifier([TEST_SECRET]);
 const parsedHeaders = svixHeaders(new Headers(headers));
 
@@ -46,6 +47,6 @@ Deno.bench("svix Webhook.verify", { group: "verify" }, () => {
   svix.verify(body, headers);
 });
 
-Deno.bench("project createVerifier (svix)", { group: "verify" }, () => {
+Deno.bench("project createVerifier (native HMAC)", { group: "verify" }, () => {
   projectVerifier(body, parsedHeaders);
 });
