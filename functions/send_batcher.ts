@@ -8,8 +8,11 @@
  * Nothing about a single event changes: its promise resolves only once
  * Inngest has accepted the request that carried it, so a webhook still
  * answers 2xx only for an accepted event, and the event keeps its id (the
- * `svix-id`). A batch that fails is sent again event by event, so that one
- * event Inngest will not take cannot fail the others with it.
+ * `svix-id`). A batch whose content Inngest refuses is sent again event by
+ * event, so that one event Inngest will not take cannot fail the others with
+ * it; a batch that fails otherwise (Inngest down, slow or refusing the key)
+ * fails every event in it, as separate sends would have, and Svix retries
+ * each webhook on its own.
  */
 
 /** Options for {@link createSendBatcher}. */
@@ -22,6 +25,21 @@ export interface SendBatcherOptions {
    * one event at the webhook's own body limit.
    */
   readonly maxChars?: number;
+  /**
+   * Whether a batch that failed with `error` is worth resending event by
+   * event. Default: {@link refusedContent}.
+   */
+  readonly split?: (error: unknown) => boolean;
+}
+
+/**
+ * Whether Inngest's event API answered that it cannot take the content of a
+ * request (the SDK's `Inngest API Error: <status> ...` for 400, 406, 409,
+ * 412, 413 or 422): one event of a batch may be the cause.
+ */
+export function refusedContent(error: unknown): boolean {
+  return error instanceof Error &&
+    /^Inngest API Error: (400|406|409|412|413|422)\b/.test(error.message);
 }
 
 interface Pending<E> {
@@ -41,6 +59,7 @@ export function createSendBatcher<E>(
 ): (event: E, size?: number) => Promise<unknown> {
   const maxEvents = options.maxEvents ?? 50;
   const maxChars = options.maxChars ?? 64 * 1024;
+  const split = options.split ?? refusedContent;
   let batch: Pending<E>[] = [];
   let chars = 0;
   let scheduled: ReturnType<typeof setTimeout> | undefined;
@@ -66,8 +85,11 @@ export function createSendBatcher<E>(
         for (const item of items) item.resolve(result);
       },
       (error) => {
-        if (items.length === 1) return items[0].reject(error);
-        for (const item of items) send([item]);
+        if (items.length > 1 && split(error)) {
+          for (const item of items) send([item]);
+        } else {
+          for (const item of items) item.reject(error);
+        }
       },
     );
   };

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { createApp } from "../functions/app.ts";
-import { createSendBatcher } from "../functions/send_batcher.ts";
+import { createSendBatcher, refusedContent } from "../functions/send_batcher.ts";
 import { clerkPayload, newUserId, signedRequest } from "./support/clerk.ts";
 import { captureLogs, testEnv } from "./support/env.ts";
 import { startEventApi } from "./support/event_api.ts";
@@ -56,12 +56,12 @@ Deno.test("no event is reported accepted before Inngest accepted its request", a
   assert.deepEqual(await settled([first, second]), ["accepted", "accepted"]);
 });
 
-Deno.test("a refused batch is sent again event by event, so only the bad event fails", async () => {
+Deno.test("a batch whose content Inngest refuses is resent event by event, so only the bad event fails", async () => {
   const { calls, sendMany } = manualSendMany();
   const send = createSendBatcher(sendMany);
   const sends = ["good", "bad", "fine"].map((event) => send(event, 10));
   await tick();
-  calls[0].refuse(new Error("Inngest refused the batch"));
+  calls[0].refuse(new Error("Inngest API Error: 400 Cannot process event payload"));
   await tick();
   assert.deepEqual(calls.slice(1).map((call) => call.events), [["good"], ["bad"], ["fine"]]);
   calls[1].accept();
@@ -71,13 +71,23 @@ Deno.test("a refused batch is sent again event by event, so only the bad event f
   await assert.rejects(sends[1], /Inngest refused bad/);
 });
 
+Deno.test("a batch that fails for another reason fails every event in it, without resending", async () => {
+  const { calls, sendMany } = manualSendMany();
+  const send = createSendBatcher(sendMany);
+  const sends = ["a", "b"].map((event) => send(event, 10));
+  await tick();
+  calls[0].refuse(new Error("Inngest API Error: 500 Internal server error"));
+  assert.deepEqual(await settled(sends), ["refused", "refused"]);
+  assert.equal(calls.length, 1, "a server that is down gets no extra requests");
+});
+
 Deno.test("a refused single event fails at once, without a second request", async () => {
   const { calls, sendMany } = manualSendMany();
   const send = createSendBatcher(sendMany);
   const only = send("only", 10);
   await tick();
-  calls[0].refuse(new Error("down"));
-  await assert.rejects(only, /down/);
+  calls[0].refuse(new Error("Inngest API Error: 400 Cannot process event payload"));
+  await assert.rejects(only, /Cannot process/);
   assert.equal(calls.length, 1);
 });
 
@@ -142,4 +152,16 @@ Deno.test("concurrent webhooks share requests to the event API, each with its ow
 Deno.test("concurrent webhooks all get 200 when the event API refuses their shared request once", async () => {
   // The first request fails: its events are resent one by one.
   await concurrentWebhooks((n) => n === 1 ? "error500" : "none");
+});
+
+Deno.test("only Inngest's answers about the content of a request count as refused content", () => {
+  assert.equal(refusedContent(new Error("Inngest API Error: 413 Event payload too large")), true);
+  assert.equal(
+    refusedContent(new Error("Inngest API Error: 400 Cannot process event payload")),
+    true,
+  );
+  assert.equal(refusedContent(new Error("Inngest API Error: 401 Event key Not Found")), false);
+  assert.equal(refusedContent(new Error("Inngest API Error: 500 Internal server error")), false);
+  assert.equal(refusedContent(new DOMException("No answer within 5000 ms", "TimeoutError")), false);
+  assert.equal(refusedContent("Inngest API Error: 400"), false);
 });
