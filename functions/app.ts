@@ -13,8 +13,9 @@ import { createVerifier } from "./svix/verify.ts";
 import { callRpc } from "./database/rpc.ts";
 import { createHealthHandler } from "./http/health.ts";
 import { errorResponse, HttpError } from "./http/http_error.ts";
-import { matchRoute, type Route } from "./http/routes.ts";
+import { matchRoute, pathOf, type Route } from "./http/routes.ts";
 import { createWebhookHandler } from "./http/webhook.ts";
+import { createSendBatcher } from "./send_batcher.ts";
 import { APP_ID, createInngestClient } from "./inngest_client.ts";
 import { lazy } from "./lazy.ts";
 import { createLogger, errorFields, type Logger } from "./log.ts";
@@ -184,7 +185,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     webhook: settings.webhook.ok && inngest
       ? createWebhookHandler({
         verify: createVerifier(settings.webhook.value.signingSecrets),
-        send: (event) => inngest.send(event),
+        send: createSendBatcher((events) => inngest.send(events)),
         logger,
         maxBodyBytes: options.maxBodyBytes,
         sendDeadlineMs: options.sendDeadlineMs,
@@ -232,7 +233,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
 
   const handler = async (req: Request): Promise<Response> => {
     try {
-      const route = matchRoute(new URL(req.url).pathname);
+      const route = matchRoute(pathOf(req.url));
       if (!route) throw new HttpError(404, "not_found", "No such route");
       return await routes[route](req);
     } catch (error) {

@@ -34,3 +34,21 @@ export function matchRoute(pathname: string): Route | undefined {
   const name = PATTERN.exec(pathname)?.[1];
   return ROUTES.find((route) => route === name);
 }
+
+/**
+ * The path of an absolute URL, as `new URL(url).pathname` gives it, without
+ * parsing the whole URL again on every request: a Request's `url` is already
+ * serialised by the URL parser, so its path is what lies between the
+ * authority and the first `?` or `#`.
+ */
+export function pathOf(url: string): string {
+  const scheme = url.indexOf("://");
+  const start = scheme === -1 ? -1 : url.indexOf("/", scheme + 3);
+  if (start === -1) return new URL(url).pathname;
+  let end = url.length;
+  const query = url.indexOf("?", start);
+  if (query !== -1) end = query;
+  const hash = url.indexOf("#", start);
+  if (hash !== -1 && hash < end) end = hash;
+  return url.slice(start, end);
+}

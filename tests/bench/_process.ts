@@ -7,11 +7,19 @@
 export const REPO_ROOT = new URL("../../", import.meta.url);
 
 /** A server script under `tests/bench/servers/`. */
-export type ServerName = "ours" | "bare_forwarder" | "floor" | "event_api" | "me_sync_backends";
+export type ServerName =
+  | "ours"
+  | "peer"
+  | "bare_forwarder"
+  | "floor"
+  | "event_api"
+  | "me_sync_backends";
 
 /** A running server subprocess. */
 export interface Server {
   readonly name: ServerName;
+  /** The name in progress lines: the script's, or the one given to spawnServer. */
+  readonly label: string;
   readonly pid: number;
   readonly url: string;
   /** Peak resident memory so far in MB (VmHWM), from /proc. */
@@ -45,14 +53,36 @@ export async function devV8Flags(): Promise<string[]> {
 
 const OURS_V8_FLAGS = await devV8Flags();
 
+/** Options for {@link spawnServer}. */
+export interface SpawnOptions {
+  readonly args?: string[];
+  readonly env?: Record<string, string>;
+  /**
+   * V8 flags; default: the dev task's for "ours" and "peer" (compared under
+   * the same heap caps), none for the others. `[]` runs without any.
+   */
+  readonly v8Flags?: readonly string[];
+  readonly label?: string;
+  /**
+   * Start from an empty environment (plus what Deno itself needs) instead of
+   * the bench's own: the Inngest SDK reads the whole environment on every
+   * send, so figures would depend on the shell the bench runs in.
+   */
+  readonly clearEnv?: boolean;
+}
+
+/** What a Deno process needs from the environment to find its caches. */
+const DENO_ENV = Object.fromEntries(
+  ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME"]
+    .map((name) => [name, Deno.env.get(name)])
+    .filter((entry): entry is [string, string] => entry[1] !== undefined),
+);
+
 /**
  * Spawns `tests/bench/servers/<name>.ts` with the port as its first argument
  * and `args` after it. Returns at once; see {@link waitUntilAnswering}.
  */
-export function spawnServer(
-  name: ServerName,
-  options: { args?: string[]; env?: Record<string, string> } = {},
-): Server {
+export function spawnServer(name: ServerName, options: SpawnOptions = {}): Server {
   const port = freePort();
   const script = new URL(`servers/${name}.ts`, import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
@@ -63,14 +93,16 @@ export function spawnServer(
       "--quiet",
       "--config",
       new URL("deno.json", REPO_ROOT).pathname,
-      // "ours" runs as `deno task dev` runs it; the baselines use defaults.
-      ...(name === "ours" ? OURS_V8_FLAGS : []),
+      // "ours" runs as `deno task dev` runs it, and the peer under the same
+      // heap caps; the other baselines use defaults.
+      ...(options.v8Flags ?? (name === "ours" || name === "peer" ? OURS_V8_FLAGS : [])),
       script,
       String(port),
       ...(options.args ?? []),
     ],
     cwd: REPO_ROOT.pathname,
-    env: options.env,
+    env: options.clearEnv ? { ...DENO_ENV, ...options.env } : options.env,
+    clearEnv: options.clearEnv,
     stdin: "null",
     // The app logs one JSON line per webhook, as in production; the lines
     // are written, then dropped.
@@ -80,6 +112,7 @@ export function spawnServer(
   const stderr = collectTail(child.stderr);
   const server: Server = {
     name,
+    label: options.label ?? name,
     pid: child.pid,
     url: `http://127.0.0.1:${port}`,
     peakRssMb: () => procStatusMb(child.pid, "VmHWM"),

@@ -45,13 +45,13 @@ try {
     performance.now(),
   );
 
-  progress("1 and 5: ingress throughput, latency and memory");
+  progress("1 and 5: ingress throughput, latency and memory, against the peer");
   rows.push(
     ...await ingressBenchmark({
       eventApiUrl,
-      rounds: 3,
+      rounds: quick ? 3 : 7,
       concurrency: 32,
-      roundMs: quick ? 1500 : 8000,
+      roundMs: quick ? 1500 : 5000,
       warmupMs: quick ? 500 : 2000,
       maxRequestsPerRound: 500_000,
       progress,
@@ -106,8 +106,9 @@ const header = [
   `# clerk-events benchmarks`,
   "",
   `${new Date().toISOString()}, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs` +
-  `${quick ? ", quick run (not comparable)" : ""}. Medians of alternating rounds; ` +
-  `every ratio is ours / baseline from this run.`,
+  `${quick ? ", quick run (not comparable)" : ""}. Figures of several runs are their ` +
+  `median (lowest–highest); runs of ours and the baseline alternate, and every ratio is ` +
+  `ours / baseline from this run (run by run where both have as many runs).`,
   "",
   "",
 ].join("\n");
