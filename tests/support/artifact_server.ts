@@ -1,0 +1,109 @@
+/**
+ * Runs an entrypoint file as a server process the way the edge runtime runs
+ * the deployed function: the file unchanged, no deno.json or import map, the
+ * settings in the environment, and `Deno.serve` pointed at a free loopback
+ * port by `serve_on_port.ts`.
+ */
+import { dirname } from "node:path";
+
+const PRELOAD = new URL("./serve_on_port.ts", import.meta.url).pathname;
+const STARTUP_TIMEOUT_MS = 20_000;
+
+/** A running entrypoint. */
+export interface EntrypointServer {
+  /** `http://127.0.0.1:<port>`. */
+  readonly origin: string;
+  /** Everything it wrote to stdout and stderr so far. */
+  output(): string;
+  /** Stops it (SIGTERM, SIGKILL after 5 s) and waits for the exit. */
+  stop(): Promise<void>;
+}
+
+/** The `deno run` arguments that serve `entry` on `PORT`. */
+export function entrypointArgs(entry: string): string[] {
+  return [
+    "run",
+    "--allow-net",
+    "--allow-env",
+    "--allow-read",
+    "--allow-sys",
+    "--no-config",
+    "--no-lock",
+    "--preload",
+    PRELOAD,
+    entry,
+  ];
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+/**
+ * Starts `entry` with exactly `env` (plus PATH and HOME) and waits until
+ * `healthPath` answers, whatever the status.
+ */
+export async function startEntrypoint(
+  entry: string,
+  env: Record<string, string | undefined>,
+  healthPath = "/clerk-events/health",
+): Promise<EntrypointServer> {
+  const port = freePort();
+  const childEnv: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "",
+    HOME: Deno.env.get("HOME") ?? "",
+    NO_COLOR: "1",
+    PORT: String(port),
+  };
+  for (const [name, value] of Object.entries(env)) if (value !== undefined) childEnv[name] = value;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: entrypointArgs(entry),
+    cwd: dirname(entry),
+    clearEnv: true,
+    env: childEnv,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let output = "";
+  const drain = (stream: ReadableStream<Uint8Array>) =>
+    stream.pipeThrough(new TextDecoderStream()).pipeTo(
+      new WritableStream({ write: (chunk) => void (output += chunk) }),
+    );
+  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
+  let exited = false;
+  const status = child.status.finally(() => exited = true);
+  const server: EntrypointServer = {
+    origin: `http://127.0.0.1:${port}`,
+    output: () => output,
+    stop: async () => {
+      if (!exited) child.kill("SIGTERM");
+      const timer = setTimeout(() => !exited && child.kill("SIGKILL"), 5_000);
+      try {
+        await status;
+        await drained;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  while (true) {
+    try {
+      const res = await fetch(server.origin + healthPath);
+      await res.body?.cancel();
+      return server;
+    } catch {
+      if (exited || Date.now() > deadline) {
+        await server.stop();
+        throw new Error(`Cannot start ${entry}: no answer on ${server.origin}\n${output}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
