@@ -53,6 +53,9 @@ export async function buildFunction(outDir = DEFAULT_OUT_DIR): Promise<BuildResu
       "--quiet",
       "--platform=deno",
       "--code-splitting",
+      // Not minified: --minify renames classes (SDKs read error names), and
+      // --minify --keep-names makes deno bundle 2.9.6 drop the createRequire
+      // shim that the packages' require("node:…") calls need.
       "--outdir",
       outDir,
       SOURCE_ENTRYPOINT,
@@ -80,6 +83,18 @@ export async function buildFunction(outDir = DEFAULT_OUT_DIR): Promise<BuildResu
   return { outDir, entry: join(outDir, "index.js"), files, bytes };
 }
 
+// A static import at the start of a statement: `import x from "…"`, `import{…}from"…"`, `import "…"`.
+const STATIC_IMPORT = /(?:^|[;}])\s*import\s*(?:[\w$*{}\s,]+?\s*from\s*)?["']([^"']+)["']/g;
+const DYNAMIC_IMPORT = /\bimport\(\s*["']([^"']+)["']\s*\)/g;
+
+/** The specifiers of the static and the dynamic (literal) imports in bundled code. */
+export function importSpecifiers(code: string): { static: string[]; dynamic: string[] } {
+  return {
+    static: [...code.matchAll(STATIC_IMPORT)].map((match) => match[1]),
+    dynamic: [...code.matchAll(DYNAMIC_IMPORT)].map((match) => match[1]),
+  };
+}
+
 /**
  * Replaces `import("<optional package>")` with a rejected promise, and fails
  * on any other import that is neither a file of the bundle nor a built-in.
@@ -87,12 +102,12 @@ export async function buildFunction(outDir = DEFAULT_OUT_DIR): Promise<BuildResu
 export function closeUnresolvedImports(code: string, file: string): string {
   const bundled = (specifier: string) =>
     specifier.startsWith("./") || specifier.startsWith("node:");
-  for (const match of code.matchAll(/^import\s[^;]*?["']([^"']+)["'];?$/gm)) {
-    if (!bundled(match[1])) {
-      throw new Error(`Cannot build the function: ${file} imports "${match[1]}" unbundled`);
+  for (const specifier of importSpecifiers(code).static) {
+    if (!bundled(specifier)) {
+      throw new Error(`Cannot build the function: ${file} imports "${specifier}" unbundled`);
     }
   }
-  return code.replace(/\bimport\(\s*["']([^"']+)["']\s*\)/g, (call, specifier: string) => {
+  return code.replace(DYNAMIC_IMPORT, (call, specifier: string) => {
     if (bundled(specifier)) return call;
     if (!UNUSED_OPTIONAL_IMPORTS.has(specifier)) {
       throw new Error(`Cannot build the function: ${file} imports "${specifier}" unbundled`);

@@ -11,6 +11,7 @@
  *   deno run --allow-all tests/bench/run.ts --quick    # a short smoke run
  */
 import { coldStartBenchmark } from "./_cold_start.ts";
+import { deployBenchmark } from "./_deploy.ts";
 import { ingressBenchmark } from "./_ingress.ts";
 import { moduleGraphRows } from "./_module_graph.ts";
 import { REPO_ROOT, spawnServer, stopAll, waitUntilAnswering } from "./_process.ts";
@@ -67,6 +68,9 @@ try {
   progress("3: cold start");
   rows.push(...await coldStartBenchmark({ eventApiUrl, rounds: quick ? 3 : 7, progress }));
   rows.push(...await moduleGraphRows());
+
+  progress("6: deploy: sizes against Supabase's limits, cold start of the artifact");
+  rows.push(...await deployBenchmark({ eventApiUrl, rounds: quick ? 3 : 7, progress }));
 
   progress("4: write path");
   rows.push(

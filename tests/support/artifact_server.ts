@@ -19,16 +19,18 @@ export interface EntrypointServer {
   stop(): Promise<void>;
 }
 
-/** The `deno run` arguments that serve `entry` on `PORT`. */
-export function entrypointArgs(entry: string): string[] {
+/**
+ * The `deno run` arguments that serve `entry` on `PORT`: with no deno.json
+ * (a built artifact needs none), or with `config` (a source entrypoint).
+ */
+export function entrypointArgs(entry: string, config?: string): string[] {
   return [
     "run",
     "--allow-net",
     "--allow-env",
     "--allow-read",
     "--allow-sys",
-    "--no-config",
-    "--no-lock",
+    ...(config ? ["--config", config] : ["--no-config", "--no-lock"]),
     "--preload",
     PRELOAD,
     entry,
