@@ -6,6 +6,7 @@ import { TEST_SERVICE_KEY, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
 import { startEventApi } from "./support/event_api.ts";
 import { connect } from "./support/database.ts";
 import { startPostgrest } from "./support/postgrest.ts";
+import { freePort, spawnCapturing } from "./support/process.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const STARTUP_TIMEOUT_MS = 20_000;
@@ -17,13 +18,6 @@ async function devCommand(): Promise<string[]> {
   const [deno, ...args] = String(config.tasks.dev).split(/\s+/);
   assert.equal(deno, "deno");
   return args;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
 }
 
 /** The environment of this process without any of the app's settings. */
@@ -52,41 +46,21 @@ async function startDevServer(settings: Record<string, string | undefined>): Pro
   for (const [name, value] of Object.entries(settings)) if (value !== undefined) env[name] = value;
   Object.assign(env, { PORT: String(port), CLERK_EVENTS_ENV_FILE: "" });
 
-  const child = new Deno.Command(Deno.execPath(), {
-    args: await devCommand(),
-    cwd: REPO_ROOT,
-    clearEnv: true,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let output = "";
-  const drain = (stream: ReadableStream<Uint8Array>) =>
-    stream.pipeThrough(new TextDecoderStream()).pipeTo(
-      new WritableStream({ write: (chunk) => void (output += chunk) }),
-    );
-  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
-
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
+  const child = spawnCapturing(
+    new Deno.Command(Deno.execPath(), {
+      args: await devCommand(),
+      cwd: REPO_ROOT,
+      clearEnv: true,
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }),
+  );
   const server: DevServer = {
     origin: `http://127.0.0.1:${port}`,
-    output: () => output,
-    stop: async (signal = "SIGTERM") => {
-      if (!exited) child.kill(signal);
-      const timer = setTimeout(() => !exited && child.kill("SIGKILL"), 5_000);
-      try {
-        const result = await status;
-        await drained;
-        return result;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+    output: child.output,
+    stop: child.stop,
   };
 
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
@@ -95,12 +69,14 @@ async function startDevServer(settings: Record<string, string | undefined>): Pro
       const res = await fetch(`${server.origin}/functions/v1/clerk-events/health`);
       await res.body?.cancel();
       // The banner is printed before the first answer, but may still be in the pipe.
-      if (output.includes(BANNER_END)) return server;
+      if (child.output().includes(BANNER_END)) return server;
       throw new Error("The banner is not there yet");
     } catch {
-      if (exited || Date.now() > deadline) {
+      if (child.exited() || Date.now() > deadline) {
         await server.stop("SIGKILL");
-        throw new Error(`Cannot start the dev server: no answer on ${server.origin}\n${output}`);
+        throw new Error(
+          `Cannot start the dev server: no answer on ${server.origin}\n${child.output()}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -7,6 +7,12 @@
 import importMap from "../../import_map.json" with { type: "json" };
 import { buildFunction, REPO_ROOT } from "./build.ts";
 
+/** The `deno` arguments that run the pinned CLI's `functions deploy clerk-events <flags>`. */
+export function deployArgs(flags: string[]): string[] {
+  return ["run", "-A", "--quiet", importMap.imports.supabase, "functions", "deploy", "clerk-events"]
+    .concat(flags);
+}
+
 if (import.meta.main) {
   try {
     const build = await buildFunction();
@@ -16,16 +22,7 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   const { code } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      importMap.imports.supabase,
-      "functions",
-      "deploy",
-      "clerk-events",
-      ...Deno.args,
-    ],
+    args: deployArgs(Deno.args),
     cwd: REPO_ROOT,
   }).spawn().status;
   Deno.exit(code);

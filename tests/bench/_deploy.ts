@@ -19,7 +19,8 @@ import { brotliCompressSync, constants } from "node:zlib";
 import { buildFunction, REPO_ROOT, SOURCE_ENTRYPOINT } from "../../functions/cli/build.ts";
 import { clerkPayload, signHeaders } from "../support/clerk.ts";
 import { testEnv } from "../support/env.ts";
-import { entrypointArgs, freePort } from "../support/artifact_server.ts";
+import { entrypointArgs } from "../support/artifact_server.ts";
+import { freePort } from "../support/process.ts";
 import {
   deployWithCli,
   type ManagementApi,

@@ -5,6 +5,7 @@
  * port by `serve_on_port.ts`.
  */
 import { dirname } from "node:path";
+import { freePort, spawnCapturing } from "./process.ts";
 
 const PRELOAD = new URL("./serve_on_port.ts", import.meta.url).pathname;
 const STARTUP_TIMEOUT_MS = 20_000;
@@ -37,14 +38,6 @@ export function entrypointArgs(entry: string, config?: string): string[] {
   ];
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
-}
-
 /**
  * Starts `entry` with exactly `env` (plus PATH and HOME) and waits until
  * `healthPath` answers, whatever the status.
@@ -62,35 +55,22 @@ export async function startEntrypoint(
     PORT: String(port),
   };
   for (const [name, value] of Object.entries(env)) if (value !== undefined) childEnv[name] = value;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: entrypointArgs(entry),
-    cwd: dirname(entry),
-    clearEnv: true,
-    env: childEnv,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let output = "";
-  const drain = (stream: ReadableStream<Uint8Array>) =>
-    stream.pipeThrough(new TextDecoderStream()).pipeTo(
-      new WritableStream({ write: (chunk) => void (output += chunk) }),
-    );
-  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
-  let exited = false;
-  const status = child.status.finally(() => exited = true);
+  const child = spawnCapturing(
+    new Deno.Command(Deno.execPath(), {
+      args: entrypointArgs(entry),
+      cwd: dirname(entry),
+      clearEnv: true,
+      env: childEnv,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }),
+  );
   const server: EntrypointServer = {
     origin: `http://127.0.0.1:${port}`,
-    output: () => output,
+    output: child.output,
     stop: async () => {
-      if (!exited) child.kill("SIGTERM");
-      const timer = setTimeout(() => !exited && child.kill("SIGKILL"), 5_000);
-      try {
-        await status;
-        await drained;
-      } finally {
-        clearTimeout(timer);
-      }
+      await child.stop();
     },
   };
 
@@ -101,9 +81,9 @@ export async function startEntrypoint(
       await res.body?.cancel();
       return server;
     } catch {
-      if (exited || Date.now() > deadline) {
+      if (child.exited() || Date.now() > deadline) {
         await server.stop();
-        throw new Error(`Cannot start ${entry}: no answer on ${server.origin}\n${output}`);
+        throw new Error(`Cannot start ${entry}: no answer on ${server.origin}\n${child.output()}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -10,7 +10,7 @@
  * a bounded time for the port (another test run's deploy takes seconds), then
  * gives up and says why, and the caller skips what needed it.
  */
-import importMap from "../../import_map.json" with { type: "json" };
+import { deployArgs } from "../../functions/cli/deploy.ts";
 
 /** The address the CLI's `supabase-local` profile talks to. */
 export const MANAGEMENT_API_PORT = 8080;
@@ -114,19 +114,13 @@ export interface CliRun {
 }
 
 /**
- * Runs `supabase functions deploy clerk-events <extraArgs>` with the pinned
- * CLI against the stand-in, from `workdir` (a directory holding `supabase/`).
+ * Runs `deno task deploy`'s CLI command, `supabase functions deploy
+ * clerk-events <extraArgs>`, against the stand-in, from `workdir` (a directory
+ * holding `supabase/`).
  */
 export async function deployWithCli(workdir: string, extraArgs: string[] = []): Promise<CliRun> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      importMap.imports.supabase,
-      "functions",
-      "deploy",
-      "clerk-events",
+    args: deployArgs([
       "--project-ref",
       PROJECT_REF,
       "--profile",
@@ -134,7 +128,7 @@ export async function deployWithCli(workdir: string, extraArgs: string[] = []): 
       "--workdir",
       workdir,
       ...extraArgs,
-    ],
+    ]),
     cwd: workdir,
     env: { SUPABASE_ACCESS_TOKEN: ACCESS_TOKEN, NO_COLOR: "1", DO_NOT_TRACK: "1" },
     stdin: "null",
