@@ -9,6 +9,8 @@ export interface CapturedProcess {
   output(): string;
   /** Whether it has exited. */
   exited(): boolean;
+  /** Resolves when it has exited and its output is all read. */
+  readonly finished: Promise<Deno.CommandStatus>;
   /** Sends `signal` (SIGKILL 5 s later if still running) and waits for the exit. */
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
@@ -27,16 +29,16 @@ export function spawnCapturing(command: Deno.Command): CapturedProcess {
     exited = true;
     return s;
   });
+  const finished = Promise.all([status, drained]).then(([result]) => result);
   return {
     output: () => output,
     exited: () => exited,
+    finished,
     stop: async (signal = "SIGTERM") => {
       if (!exited) child.kill(signal);
       const timer = setTimeout(() => !exited && child.kill("SIGKILL"), 5_000);
       try {
-        const result = await status;
-        await drained;
-        return result;
+        return await finished;
       } finally {
         clearTimeout(timer);
       }
