@@ -38,17 +38,7 @@ export interface GraphSummary {
 
 /** Summarises the graph of `tests/bench/servers/<name>.ts`. */
 export async function moduleGraph(name: string): Promise<GraphSummary> {
-  const script = new URL(`servers/${name}.ts`, import.meta.url).pathname;
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "--config", new URL("deno.json", REPO_ROOT).pathname, script],
-    cwd: REPO_ROOT.pathname,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    throw new Error(`Cannot run deno info: ${new TextDecoder().decode(output.stderr)}`);
-  }
-  const info = JSON.parse(new TextDecoder().decode(output.stdout)) as Info;
+  const info = await denoInfo(new URL(`servers/${name}.ts`, import.meta.url).pathname);
   const modules = new Map(info.modules.map((m) => [m.specifier, m]));
   const resolve = (specifier: string) => modules.get(info.redirects[specifier] ?? specifier);
 
@@ -83,6 +73,37 @@ export async function moduleGraph(name: string): Promise<GraphSummary> {
     staticNpmPackages: [...packages].sort(),
     allNpmPackages: Object.keys(info.npmPackages),
   };
+}
+
+/** `deno info --json` of `script`, with the repo's deno.json. */
+async function denoInfo(script: string): Promise<Info> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "--config", new URL("deno.json", REPO_ROOT).pathname, script],
+    cwd: REPO_ROOT.pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) {
+    throw new Error(`Cannot run deno info: ${new TextDecoder().decode(output.stderr)}`);
+  }
+  return JSON.parse(new TextDecoder().decode(output.stdout)) as Info;
+}
+
+/**
+ * Every npm package `script` reaches, through static and dynamic imports and
+ * the packages' own dependencies: what Supabase's bundlers copy whole.
+ */
+export async function reachableNpmPackages(script: string): Promise<string[]> {
+  const info = await denoInfo(script);
+  const pending = info.modules.flatMap((m) => m.npmPackage ? [m.npmPackage] : []);
+  const packages = new Set<string>();
+  while (pending.length) {
+    const id = pending.pop()!;
+    if (packages.has(id)) continue;
+    packages.add(id);
+    pending.push(...(info.npmPackages[id]?.dependencies ?? []));
+  }
+  return [...packages].sort();
 }
 
 /** Rows for the module graph of the app against the floor. */

@@ -11,6 +11,7 @@
  *   deno run --allow-all tests/bench/run.ts --quick    # a short smoke run
  */
 import { coldStartBenchmark } from "./_cold_start.ts";
+import { deployBenchmark } from "./_deploy.ts";
 import { ingressBenchmark } from "./_ingress.ts";
 import { moduleGraphRows } from "./_module_graph.ts";
 import { REPO_ROOT, spawnServer, stopAll, waitUntilAnswering } from "./_process.ts";
@@ -22,6 +23,11 @@ import { meSyncBenchmark, meSyncBenchOptions } from "./_me_sync.ts";
 import { reconcileBenchmark } from "./_reconcile.ts";
 
 const quick = Deno.args.includes("--quick");
+// The write-path figures are PostgreSQL's, with several connections: the
+// embedded test database (used when this is unset) serves only one.
+if (!Deno.env.get("TEST_DATABASE_URL")) {
+  Deno.env.set("TEST_DATABASE_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres");
+}
 const WATCHDOG_MS = 10 * 60_000;
 
 const started = performance.now();
@@ -64,6 +70,9 @@ try {
   progress("3: cold start");
   rows.push(...await coldStartBenchmark({ eventApiUrl, rounds: quick ? 3 : 7, progress }));
   rows.push(...await moduleGraphRows());
+
+  progress("6: deploy: sizes against Supabase's limits, cold start of the artifact");
+  rows.push(...await deployBenchmark({ eventApiUrl, rounds: quick ? 3 : 7, progress }));
 
   progress("4: write path");
   rows.push(

@@ -1,11 +1,18 @@
 /**
  * A real PostgreSQL database for the test run.
  *
- * By default each run creates a fresh database on the server named by
- * `TEST_DATABASE_URL` (default: the local cluster `.ci/run` starts), gives it
- * what a Supabase database has (roles, `auth.jwt()`), and applies
- * `supabase/migrations` with the Supabase CLI's own `migration up`, the same
- * code path `supabase db reset` uses.
+ * Without `TEST_DATABASE_URL`, the run starts its own PostgreSQL in-process
+ * (PGlite, see `embedded_database.ts`), so the tests need nothing but Deno.
+ * It serves one connection at a time: every pool that {@link connect} opens
+ * then holds at most one connection, and {@link connect} waits until the
+ * previous pool has gone.
+ *
+ * With `TEST_DATABASE_URL`, each run creates a fresh database on that server.
+ *
+ * Either way the database gets what a Supabase database has (roles,
+ * `auth.jwt()`) from `supabase_bootstrap.sql`, then `supabase/migrations`
+ * applied with the Supabase CLI's own `migration up`, the same code path
+ * `supabase db reset` uses.
  *
  * With `TEST_SUPABASE_STACK=1`, `TEST_DATABASE_URL` is taken to be the
  * database of a running `supabase start` stack whose migrations were applied
@@ -13,6 +20,7 @@
  */
 import postgres from "postgres";
 import importMap from "../../import_map.json" with { type: "json" };
+import type { EmbeddedDatabase } from "./embedded_database.ts";
 
 /** A database the tests can use, and how to reach it. */
 export interface TestDatabase {
@@ -20,24 +28,46 @@ export interface TestDatabase {
   readonly url: string;
   /** Database name, for messages. */
   readonly name: string;
+  /** True for the in-process PGlite, which serves one connection at a time. */
+  readonly embedded: boolean;
 }
 
 const DEFAULT_ADMIN_URL = "postgresql://postgres:postgres@127.0.0.1:5432/postgres";
 const PREFIX = "clerk_events_test_";
 const repoRoot = new URL("../../", import.meta.url);
+const BOOTSTRAP = new URL("./supabase_bootstrap.sql", import.meta.url).pathname;
+/** Seconds before a connection attempt gives up: a vanished server fails fast. */
+export const CONNECT_TIMEOUT_S = 5;
+// Test modules run in separate isolates of one process; the environment is
+// shared, so the first module that cannot reach the server tells the others.
+const UNREACHABLE = "CLERK_EVENTS_TEST_DATABASE_UNREACHABLE";
 
 let current: Promise<TestDatabase> | undefined;
+let embedded: EmbeddedDatabase | undefined;
 
 /** The run's database, created and migrated on first use. */
 export function testDatabase(): Promise<TestDatabase> {
-  current ??= Deno.env.get("TEST_SUPABASE_STACK") === "1" ? useStack() : createFresh();
+  current ??= Deno.env.get("TEST_SUPABASE_STACK") === "1"
+    ? useStack()
+    : Deno.env.get("TEST_DATABASE_URL")
+    ? createFresh()
+    : createEmbedded();
   return current;
 }
 
-/** Opens a connection pool to the test database. Close it with `sql.end()`. */
+/**
+ * Opens a connection pool to the test database. Close it with `sql.end()`.
+ * On the embedded database the pool holds one connection, and only one pool
+ * may be open at a time.
+ */
 export async function connect(): Promise<postgres.Sql> {
   const db = await testDatabase();
-  return postgres(db.url, { max: 4, onnotice: () => {} });
+  await embedded?.idle();
+  return postgres(db.url, {
+    max: db.embedded ? 1 : 4,
+    connect_timeout: CONNECT_TIMEOUT_S,
+    onnotice: () => {},
+  });
 }
 
 function adminUrl(): string {
@@ -46,36 +76,54 @@ function adminUrl(): string {
 
 function useStack(): Promise<TestDatabase> {
   const url = adminUrl();
-  return Promise.resolve({ url, name: new URL(url).pathname.slice(1) });
+  return Promise.resolve({ url, name: new URL(url).pathname.slice(1), embedded: false });
+}
+
+async function createEmbedded(): Promise<TestDatabase> {
+  const started = performance.now();
+  // Loaded only here, so a run against a server never loads PGlite.
+  const { startEmbeddedDatabase } = await import("./embedded_database.ts");
+  embedded = await startEmbeddedDatabase();
+  await embedded.exec(await Deno.readTextFile(BOOTSTRAP));
+  const applied = await applyMigrations(embedded.url);
+  await embedded.idle();
+  const ms = Math.round(performance.now() - started);
+  console.error(`test database: embedded PGlite, ${applied} migration(s) applied in ${ms} ms`);
+  return { url: embedded.url, name: "embedded PGlite", embedded: true };
 }
 
 async function createFresh(): Promise<TestDatabase> {
+  if (Deno.env.get(UNREACHABLE)) throw shortError(Deno.env.get(UNREACHABLE)!);
   const started = performance.now();
-  const admin = postgres(adminUrl(), { max: 1, onnotice: () => {} });
+  const admin = postgres(adminUrl(), {
+    max: 1,
+    connect_timeout: CONNECT_TIMEOUT_S,
+    onnotice: () => {},
+  });
   const name = `${PREFIX}${Date.now()}_${crypto.randomUUID().slice(0, 8)}`;
   try {
     await dropStaleDatabases(admin);
     await admin.unsafe(`create database "${name}"`);
   } catch (error) {
-    throw new Error(
-      `Cannot create the test database on ${redact(adminUrl())}: ${message(error)}. ` +
-        "Start PostgreSQL (see .ci/run) or set TEST_DATABASE_URL",
-    );
+    const text = `Cannot create the test database on ${redact(adminUrl())}: ${message(error)}. ` +
+      "Start that server, or unset TEST_DATABASE_URL to use the embedded database";
+    Deno.env.set(UNREACHABLE, text);
+    throw shortError(text);
   } finally {
     await admin.end();
   }
 
   const url = withDatabase(adminUrl(), name);
-  const db = postgres(url, { max: 1, onnotice: () => {} });
+  const db = postgres(url, { max: 1, connect_timeout: CONNECT_TIMEOUT_S, onnotice: () => {} });
   try {
-    await db.file(new URL("./supabase_bootstrap.sql", import.meta.url).pathname);
+    await db.file(BOOTSTRAP);
   } finally {
     await db.end();
   }
   const applied = await applyMigrations(url);
   const ms = Math.round(performance.now() - started);
   console.error(`test database ${name}: ${applied} migration(s) applied in ${ms} ms`);
-  return { url, name };
+  return { url, name, embedded: false };
 }
 
 /**
@@ -100,6 +148,7 @@ async function applyMigrations(url: string): Promise<number> {
   const cli = importMap.imports.supabase;
   const dbUrl = new URL(url);
   dbUrl.searchParams.set("sslmode", "disable");
+  dbUrl.searchParams.set("connect_timeout", String(CONNECT_TIMEOUT_S));
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", cli, "migration", "up", "--db-url", dbUrl.href],
     cwd: repoRoot.pathname,
@@ -113,13 +162,21 @@ async function applyMigrations(url: string): Promise<number> {
   return text.match(/Applying migration/g)?.length ?? 0;
 }
 
+/** An error whose stack is its message: one line in the test report, not a trace. */
+function shortError(text: string): Error {
+  const error = new Error(text);
+  error.stack = `Error: ${text}`;
+  return error;
+}
+
 function withDatabase(url: string, name: string): string {
   const u = new URL(url);
   u.pathname = `/${name}`;
   return u.href;
 }
 
-function redact(url: string): string {
+/** `url` with its password masked, for messages. */
+export function redact(url: string): string {
   const u = new URL(url);
   if (u.password) u.password = "***";
   return u.href;

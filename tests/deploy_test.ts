@@ -1,0 +1,200 @@
+import assert from "node:assert/strict";
+import { join, relative } from "node:path";
+import {
+  buildFunction,
+  type BuildResult,
+  DEFAULT_OUT_DIR,
+  importSpecifiers,
+  REPO_ROOT,
+} from "../functions/cli/build.ts";
+import { startEntrypoint } from "./support/artifact_server.ts";
+import { clerkPayload, newMessageId, newUserId, signedRequest } from "./support/clerk.ts";
+import { assertSafeLogLine, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
+import { startEventApi } from "./support/event_api.ts";
+import { driveRun, type RunEvent } from "./support/inngest_cloud.ts";
+import { deployWithCli, startManagementApi } from "./support/management_api.ts";
+import { withPostgrest } from "./support/postgrest.ts";
+import { startResendApi } from "./support/resend_api.ts";
+import { readUser } from "./support/users.ts";
+
+/** Where the artifact lives relative to the project directory (config.toml's entrypoint). */
+const ARTIFACT_DIR = relative(REPO_ROOT, DEFAULT_OUT_DIR);
+
+/**
+ * Builds the artifact into a temporary project directory (its own
+ * `supabase/config.toml`, a copy of the repo's), runs `fn`, then removes it.
+ */
+async function withBuild(fn: (build: BuildResult, workdir: string) => Promise<void>) {
+  const workdir = await Deno.makeTempDir({ prefix: "clerk_events_build_" });
+  try {
+    await Deno.mkdir(join(workdir, "supabase"));
+    await Deno.copyFile(
+      join(REPO_ROOT, "supabase/config.toml"),
+      join(workdir, "supabase/config.toml"),
+    );
+    await fn(await buildFunction(join(workdir, ARTIFACT_DIR)), workdir);
+  } finally {
+    await Deno.remove(workdir, { recursive: true });
+  }
+}
+
+function event(type: "user.created", id: string): RunEvent {
+  const payload = clerkPayload(type, { id });
+  return { id: newMessageId(), name: `clerk/${type}`, data: payload.data, ts: payload.timestamp };
+}
+
+Deno.test("the built artifact imports nothing but its own files and node built-ins", async () => {
+  await withBuild(async (build) => {
+    assert.ok(build.files.includes("index.js"), "the entry file is index.js");
+    let usesRequire = false;
+    let createsRequire = false;
+    for (const file of build.files) {
+      const code = await Deno.readTextFile(join(build.outDir, file));
+      // Packages call require("node:…"); there is no require in an ES module
+      // unless the bundle makes one with createRequire.
+      usesRequire ||= code.includes("Dynamic require of");
+      createsRequire ||= /\bcreateRequire\b/.test(code);
+      const imports = importSpecifiers(code);
+      for (const specifier of [...imports.static, ...imports.dynamic]) {
+        if (specifier.startsWith("node:")) continue;
+        assert.ok(specifier.startsWith("./"), `${file} imports "${specifier}"`);
+        assert.ok(
+          build.files.includes(specifier.slice(2)),
+          `${file} imports a missing ${specifier}`,
+        );
+      }
+    }
+    assert.ok(!usesRequire || createsRequire, "require() is backed by createRequire");
+  });
+});
+
+Deno.test("the built artifact serves the webhook, /inngest and /health", async (t) => {
+  await withPostgrest(async (sql, postgrest) => {
+    const events = startEventApi();
+    const resend = startResendApi();
+    try {
+      await withBuild(async (build) => {
+        const server = await startEntrypoint(
+          build.entry,
+          testEnv({
+            INNGEST_EVENT_API_BASE_URL: events.url,
+            SUPABASE_URL: postgrest.url,
+            SUPABASE_SERVICE_ROLE_KEY: postgrest.serviceKey,
+            RESEND_BASE_URL: resend.url,
+          }),
+        );
+        const url = (route: string) => `${server.origin}/clerk-events/${route}`;
+        try {
+          await t.step("/health answers 200 and reaches the database", async () => {
+            const res = await fetch(url("health"));
+            const text = await res.text();
+            assert.equal(res.status, 200, text);
+            assert.equal(JSON.parse(text).database, "reachable");
+          });
+
+          await t.step("a signed webhook reaches Inngest with its svix-id", async () => {
+            const id = newMessageId();
+            const res = await fetch(
+              signedRequest(clerkPayload("user.created"), { id, url: url("webhook") }),
+            );
+            const text = await res.text();
+            assert.equal(res.status, 200, text);
+            assert.deepEqual(events.accepted.map((e) => e.id), [id]);
+          });
+
+          await t.step("/inngest refuses an unsigned call", async () => {
+            const res = await fetch(`${url("inngest")}?fnId=clerk-events-sync-user-from-clerk`, {
+              method: "POST",
+              headers: { "content-type": "application/json", "x-inngest-server-kind": "cloud" },
+              body: "{}",
+            });
+            await res.body?.cancel();
+            assert.equal(res.status, 401);
+          });
+
+          await t.step("a signed run of sync-user-from-clerk writes the user", async () => {
+            const id = newUserId();
+            const { result } = await driveRun({
+              handler: fetch,
+              url: url("inngest"),
+              functionId: "sync-user-from-clerk",
+              event: event("user.created", id),
+              signingKey: TEST_SIGNING_KEY,
+            });
+            assert.deepEqual(result, { userId: id, outcome: "inserted" });
+            assert.equal((await readUser(sql, id))?.email, "example@example.org");
+          });
+
+          await t.step("a signed run of onboarding-emails sends both emails", async () => {
+            const id = newUserId();
+            await driveRun({
+              handler: fetch,
+              url: url("inngest"),
+              functionId: "onboarding-emails",
+              event: event("user.created", id),
+              signingKey: TEST_SIGNING_KEY,
+            });
+            const keys = resend.delivered.map((email) => email.idempotencyKey ?? "");
+            assert.equal(keys.length, 2, "a welcome email and a trial offer");
+            assert.ok(keys.every((key) => key.includes(id)), keys.join(", "));
+          });
+        } finally {
+          await server.stop();
+          for (const line of server.output().split("\n")) if (line) assertSafeLogLine(line);
+        }
+      });
+    } finally {
+      await events.close();
+      await resend.close();
+    }
+  });
+});
+
+Deno.test("supabase functions deploy uploads exactly the built artifact", async (t) => {
+  const api = await startManagementApi();
+  if ("busy" in api) {
+    // Another run's deploy holds the CLI's fixed port for longer than a deploy takes.
+    await t.step({
+      name: `deploy through the stand-in (ignored: ${api.busy})`,
+      ignore: true,
+      fn() {},
+    });
+    return;
+  }
+  try {
+    await withBuild(async (build, workdir) => {
+      const expected = build.files.map((file) => `${ARTIFACT_DIR}/${file}`).sort();
+      const dockerAbsent = !(await Deno.stat("/var/run/docker.sock").catch(() => undefined));
+      const paths = [
+        { name: "with --use-api", args: ["--use-api"], run: true },
+        // Without Docker, the CLI falls back to the same server-side bundling path.
+        { name: "without --use-api and without Docker", args: [], run: dockerAbsent },
+      ];
+      for (const path of paths) {
+        await t.step({
+          name: `${path.name}, it uploads every file of the artifact and nothing else`,
+          ignore: !path.run,
+          fn: async () => {
+            const before = api.deploys.length;
+            const run = await deployWithCli(workdir, path.args);
+            assert.ok(run.success, run.output);
+            assert.match(run.output, /Deployed Functions on project \w+: clerk-events/);
+            assert.equal(api.deploys.length, before + 1, "one deploy request");
+            const deploy = api.deploys[before];
+            assert.equal(deploy.slug, "clerk-events");
+            assert.equal(deploy.metadata.entrypoint_path, `${ARTIFACT_DIR}/index.js`);
+            assert.equal(deploy.metadata.verify_jwt, false);
+            const names = deploy.files.map((file) => file.name).sort();
+            assert.deepEqual(names, expected);
+            for (const file of deploy.files) {
+              const onDisk = await Deno.readFile(join(workdir, file.name));
+              assert.deepEqual(file.bytes, onDisk, `${file.name} is uploaded unchanged`);
+            }
+          },
+        });
+      }
+    });
+  } finally {
+    await api.close();
+  }
+});
