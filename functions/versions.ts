@@ -13,6 +13,8 @@ export const DEVELOPMENT_ONLY_PACKAGES: readonly string[] = [
   "postgres",
   "supabase",
   "parse5",
+  "@electric-sql/pglite",
+  "@electric-sql/pglite-socket",
 ];
 
 /** Package name to pinned version, for the details of `/health`. */

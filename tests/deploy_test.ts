@@ -9,7 +9,7 @@ import {
 } from "../functions/cli/build.ts";
 import { startEntrypoint } from "./support/artifact_server.ts";
 import { clerkPayload, newMessageId, newUserId, signedRequest } from "./support/clerk.ts";
-import { assertSafeLogLine, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
+import { assertSafeLogLine, TEST_HEALTH_TOKEN, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
 import { startEventApi } from "./support/event_api.ts";
 import { driveRun, type RunEvent } from "./support/inngest_cloud.ts";
 import { deployWithCli, startManagementApi } from "./support/management_api.ts";
@@ -86,7 +86,9 @@ Deno.test("the built artifact serves the webhook, /inngest and /health", async (
         const url = (route: string) => `${server.origin}/clerk-events/${route}`;
         try {
           await t.step("/health answers 200 and reaches the database", async () => {
-            const res = await fetch(url("health"));
+            const res = await fetch(url("health"), {
+              headers: { authorization: `Bearer ${TEST_HEALTH_TOKEN}` },
+            });
             const text = await res.text();
             assert.equal(res.status, 200, text);
             assert.equal(JSON.parse(text).database, "reachable");
