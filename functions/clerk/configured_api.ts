@@ -1,9 +1,7 @@
 /**
- * The app's one Backend API client, built from the Clerk API settings on
- * first use, so that one request budget covers every call. Its modules load
- * then too: the webhook path never needs them.
+ * Builds the Backend API client from the Clerk API settings, with the
+ * request budget they set. Import it lazily: the webhook path never needs it.
  */
-import { lazy } from "../lazy.ts";
 import type { SettingsGroup } from "../settings.ts";
 import type { ClerkApiSettings } from "../settings/clerk_api.ts";
 import type { ClerkBackendApi } from "./backend_api.ts";
@@ -12,23 +10,21 @@ import type { ClerkBackendApi } from "./backend_api.ts";
  * Resolves to the client; rejects with `<action>: <problems>` while the
  * settings are invalid (say, `CLERK_SECRET_KEY is missing: ...`).
  */
-export function configuredClerkApi(
+export async function configuredClerkApi(
   settings: SettingsGroup<ClerkApiSettings>,
   action: string,
   fetchImpl?: typeof fetch,
-): () => Promise<ClerkBackendApi> {
-  return lazy(async () => {
-    if (!settings.ok) throw new Error(`${action}: ${settings.problems.join("; ")}`);
-    const { secretKey, apiUrl, requestBudget } = settings.value;
-    const [{ createClerkBackendApi }, { createRequestLimiter }] = await Promise.all([
-      import("./backend_api.ts"),
-      import("./request_budget.ts"),
-    ]);
-    return createClerkBackendApi({
-      secretKey,
-      apiUrl,
-      fetch: fetchImpl,
-      limiter: createRequestLimiter(requestBudget),
-    });
+): Promise<ClerkBackendApi> {
+  if (!settings.ok) throw new Error(`${action}: ${settings.problems.join("; ")}`);
+  const { secretKey, apiUrl, requestBudget } = settings.value;
+  const [{ createClerkBackendApi }, { createRequestLimiter }] = await Promise.all([
+    import("./backend_api.ts"),
+    import("./request_budget.ts"),
+  ]);
+  return createClerkBackendApi({
+    secretKey,
+    apiUrl,
+    fetch: fetchImpl,
+    limiter: createRequestLimiter(requestBudget),
   });
 }
