@@ -46,7 +46,6 @@ import { devModeRefusal } from "./settings/deployment.ts";
 import { createDeleteUserFunction } from "./workflows/delete_user.ts";
 import { createSyncUserFunction } from "./workflows/sync_user.ts";
 import { createReconcileFunction } from "./workflows/reconcile_users.ts";
-import { configuredClerkApi } from "./clerk/configured_api.ts";
 import type { ReconcileStore } from "./users/reconcile_store.ts";
 
 /** Options for {@link createApp}; all optional, for tests and benchmarks. */
@@ -132,11 +131,10 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     return createResendMailer({ apiKey: resendApiKey, baseUrl: resendBaseUrl });
   });
   // One Backend API client for the app: one request budget for every call.
-  const clerk = configuredClerkApi(
-    settings.clerkApi,
-    "Cannot call Clerk's Backend API",
-    options.fetch,
-  );
+  const clerk = lazy(async () => {
+    const { configuredClerkApi } = await import("./clerk/configured_api.ts");
+    return configuredClerkApi(settings.clerkApi, "Cannot call Clerk's Backend API", options.fetch);
+  });
   const reconcileStore = lazy(async (): Promise<ReconcileStore> => {
     const { createSupabaseReconcileStore } = await import("./users/supabase_reconcile_store.ts");
     return createSupabaseReconcileStore(await supabase());

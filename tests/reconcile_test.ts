@@ -18,6 +18,8 @@ import { readUser, usersStoreAt } from "./support/users.ts";
 import { asRole } from "./support/database.ts";
 import { toUserRow } from "../functions/users/user_row.ts";
 import { clerkUserSchema } from "../functions/clerk/schemas.ts";
+import { createServiceClient } from "../functions/database/supabase_client.ts";
+import { createSupabaseReconcileStore } from "../functions/users/supabase_reconcile_store.ts";
 
 /** What a run returns: its id and the counts of public.clerk_sync_runs. */
 interface RunResult {
@@ -113,7 +115,12 @@ async function reconcile(
   data: Record<string, unknown> = {},
   options: Partial<DriveOptions> = {},
 ): Promise<RunResult> {
-  const outcome = await driveRun({
+  return (await drive(app, data, options)).result as RunResult;
+}
+
+/** Drives one run through the /inngest route, as Inngest Cloud would. */
+function drive(app: App, data: Record<string, unknown>, options: Partial<DriveOptions>) {
+  return driveRun({
     handler: app.handler,
     functionId: RECONCILE_FUNCTION_ID,
     event: requestEvent(data),
@@ -121,7 +128,6 @@ async function reconcile(
     maxRequests: 2_000,
     ...options,
   });
-  return outcome.result as RunResult;
 }
 
 async function readRun(sql: postgres.Sql, id: string) {
@@ -275,11 +281,12 @@ Deno.test("reconcile erases users Clerk deleted, and only those", async (t) => {
       if (request.path === "/v1/users" && request.query.offset === String(PAGE_SIZE)) {
         h.clerk.deleteUser(lateDeleted.id);
       }
-      if (request.path === `/v1/users/${deleted.id}`) {
-        // Signed up while the run confirms absent users: the webhook path
-        // writes the row, and Clerk's listing is already behind us.
-        h.clerk.putUser(createdDuringRun);
+      const total = [...h.clerk.users()].length;
+      if (request.path === "/v1/users" && Number(request.query.offset) + PAGE_SIZE > total) {
+        // Signs up as the last page is read: the webhook path writes the
+        // row, and Clerk has the user just after answering that page.
         await store.upsert(rowOf(createdDuringRun));
+        setTimeout(() => h.clerk.putUser(createdDuringRun), 0);
       }
     };
     const result = await reconcile(app);
@@ -360,12 +367,18 @@ Deno.test("reconcile keeps to Clerk's rate limits", async (t) => {
     await t.step("past the limit, it waits Retry-After and skips nothing", async () => {
       h.clerk.rateLimit = { limit: 2, windowMs: 1_000 };
       const before = h.clerk.requests.length;
-      const result = await reconcile(h.app({}, { pageSize: 4 }), {}, {
+      const outcome = await drive(h.app({}, { pageSize: 4 }), {}, {
         maxAttempts: 30,
         retryDelayMs: () => 1_000,
       });
+      const result = outcome.result as RunResult;
       const requests = h.clerk.requests.slice(before);
       assert.ok(requests.some((r) => r.status === 429), "the limit was hit");
+      const retried = outcome.ops.filter((op) => op.op === "StepError");
+      assert.ok(retried.length > 0, "a step was retried");
+      for (const op of retried) {
+        assert.equal((op.error as { name?: string }).name, "RetryAfterError");
+      }
       const listed = requests.filter((r) => r.path === "/v1/users" && r.status === 200);
       assert.deepEqual(
         listed.map((r) => Number(r.query.offset)),
@@ -468,5 +481,21 @@ Deno.test("only the service role may read or write reconcile runs", async () => 
       (tx) => tx`select count(*) from public.clerk_sync_runs`,
     );
     assert.equal(rows.length, 1);
+  });
+});
+
+Deno.test("a page applied twice, as by a retried step, is counted once", async () => {
+  await withPostgrest(async (_sql, postgrest) => {
+    const store = createSupabaseReconcileStore(
+      createServiceClient({ url: postgrest.url, serviceKey: postgrest.serviceKey }),
+    );
+    const run = await store.startRun(crypto.randomUUID(), "event", false);
+    const rows = [clerkUser(), clerkUser()].map(rowOf);
+    const first = await store.applyPage(run, 0, rows, false);
+    const again = await store.applyPage(run, 0, rows, false);
+    assert.deepEqual(first, { listed: 2, inserted: 2, updated: 0, unchanged: 0 });
+    assert.deepEqual(again, { listed: 0, inserted: 0, updated: 0, unchanged: 0 });
+    const summary = await store.finishRun(run, "succeeded");
+    assert.deepEqual([summary.listed, summary.inserted, summary.unchanged], [2, 2, 0]);
   });
 });

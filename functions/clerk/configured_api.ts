@@ -1,31 +1,30 @@
 /**
- * The app's one Backend API client, built from the Clerk API settings on
- * first use, so that one request budget covers every call.
+ * Builds the Backend API client from the Clerk API settings, with the
+ * request budget they set. Import it lazily: the webhook path never needs it.
  */
 import type { SettingsGroup } from "../settings.ts";
 import type { ClerkApiSettings } from "../settings/clerk_api.ts";
-import { type ClerkBackendApi, createClerkBackendApi } from "./backend_api.ts";
-import { createRequestLimiter } from "./request_budget.ts";
+import type { ClerkBackendApi } from "./backend_api.ts";
 
 /**
- * Returns the client; throws `<action>: <problems>` while the settings are
- * invalid (say, `CLERK_SECRET_KEY is missing: ...`).
+ * Resolves to the client; rejects with `<action>: <problems>` while the
+ * settings are invalid (say, `CLERK_SECRET_KEY is missing: ...`).
  */
-export function configuredClerkApi(
+export async function configuredClerkApi(
   settings: SettingsGroup<ClerkApiSettings>,
   action: string,
   fetchImpl?: typeof fetch,
-): () => ClerkBackendApi {
-  let client: ClerkBackendApi | undefined;
-  return () => {
-    if (!settings.ok) throw new Error(`${action}: ${settings.problems.join("; ")}`);
-    const { secretKey, apiUrl, requestBudget } = settings.value;
-    client ??= createClerkBackendApi({
-      secretKey,
-      apiUrl,
-      fetch: fetchImpl,
-      limiter: createRequestLimiter(requestBudget),
-    });
-    return client;
-  };
+): Promise<ClerkBackendApi> {
+  if (!settings.ok) throw new Error(`${action}: ${settings.problems.join("; ")}`);
+  const { secretKey, apiUrl, requestBudget } = settings.value;
+  const [{ createClerkBackendApi }, { createRequestLimiter }] = await Promise.all([
+    import("./backend_api.ts"),
+    import("./request_budget.ts"),
+  ]);
+  return createClerkBackendApi({
+    secretKey,
+    apiUrl,
+    fetch: fetchImpl,
+    limiter: createRequestLimiter(requestBudget),
+  });
 }

@@ -1,9 +1,8 @@
 /**
  * Explicit retry decisions for workflow steps.
  */
-import { NonRetriableError, RetryAfterError } from "inngest";
+import { NonRetriableError } from "inngest";
 import type { z } from "zod";
-import { ClerkApiError, ClerkRateLimitError } from "../clerk/backend_api.ts";
 import { DatabaseError } from "../database/rpc.ts";
 import type { LogFields, Logger } from "../log.ts";
 
@@ -56,23 +55,4 @@ export async function loggedWrite<T extends string>(
   } catch (error) {
     throw databaseFailure(action, error);
   }
-}
-
-/**
- * Maps a failed Backend API call to Inngest's retry decision: a 429 waits
- * for Clerk's `Retry-After` (RetryAfterError); a refused key or another
- * permanent refusal is NonRetriableError; the rest (5xx, network) is thrown
- * plainly, so that Inngest retries.
- */
-export function clerkFailure(action: string, error: unknown): Error {
-  const detail = error instanceof Error ? error.message : String(error);
-  if (error instanceof ClerkRateLimitError) {
-    return new RetryAfterError(`${action}: ${detail}`, error.retryAfterSeconds * 1000, {
-      cause: error,
-    });
-  }
-  if (error instanceof ClerkApiError && error.permanent) {
-    return new NonRetriableError(`${action}: ${detail}`, { cause: error });
-  }
-  return new Error(`${action}: ${detail}`, { cause: error });
 }

@@ -7,11 +7,16 @@
  * of failing it: the next step starts where this one stopped (and, if Clerk
  * still refuses, fails at its first request, to be retried after
  * `Retry-After`). So a retry never repeats requests whose work is kept.
+ *
+ * Loaded when a reconcile step first runs, not on the webhook path.
  */
-import { ClerkApiError, type ClerkBackendApi } from "../clerk/backend_api.ts";
+import { NonRetriableError, RetryAfterError } from "inngest";
+import { ClerkApiError, type ClerkBackendApi, ClerkRateLimitError } from "../clerk/backend_api.ts";
+import { DatabaseError } from "../database/rpc.ts";
 import type { Logger } from "../log.ts";
 import type { ReconcileStore } from "../users/reconcile_store.ts";
 import { toUserRow, type UserRow } from "../users/user_row.ts";
+import { databaseFailure } from "./errors.ts";
 
 /** What every step of one run works with. */
 export interface ReconcileContext {
@@ -160,4 +165,26 @@ function why(error: unknown) {
     status: error instanceof ClerkApiError ? error.status : undefined,
     error: error instanceof Error ? error.message : String(error),
   };
+}
+
+/**
+ * The retry decision for a failed step: a 429 waits for Clerk's
+ * `Retry-After` (RetryAfterError); a refused key, another permanent refusal
+ * or a permanent database error is NonRetriableError; the rest (5xx,
+ * network, a database that does not answer) is thrown plainly, so that
+ * Inngest retries.
+ */
+export function stepFailure(action: string, error: unknown): Error {
+  if (error instanceof NonRetriableError) return error;
+  if (error instanceof DatabaseError) return databaseFailure(action, error);
+  const detail = error instanceof Error ? error.message : String(error);
+  if (error instanceof ClerkRateLimitError) {
+    return new RetryAfterError(`${action}: ${detail}`, error.retryAfterSeconds * 1000, {
+      cause: error,
+    });
+  }
+  if (error instanceof ClerkApiError && error.permanent) {
+    return new NonRetriableError(`${action}: ${detail}`, { cause: error });
+  }
+  return new Error(`${action}: ${detail}`, { cause: error });
 }

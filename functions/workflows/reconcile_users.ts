@@ -23,13 +23,16 @@
  * while a run is going is skipped (`singleton`, mode `skip`).
  */
 import { type Inngest, NonRetriableError } from "inngest";
-import { ClerkApiError, type ClerkBackendApi } from "../clerk/backend_api.ts";
+import type { ClerkBackendApi } from "../clerk/backend_api.ts";
 import { reconcileRequested } from "../events.ts";
 import type { Logger } from "../log.ts";
 import type { ReconcileStore, SyncTrigger } from "../users/reconcile_store.ts";
-import { confirmAbsentUsers, type ReconcileContext, syncUsersFrom } from "./reconcile_steps.ts";
-import { clerkFailure, databaseFailure } from "./errors.ts";
-import { DatabaseError } from "../database/rpc.ts";
+import type { ReconcileContext } from "./reconcile_steps.ts";
+import { lazy } from "../lazy.ts";
+
+// The steps, and the Clerk client they use, load when a step first runs:
+// the webhook path never needs them (see the cold-start benchmark).
+const stepsModule = lazy(() => import("./reconcile_steps.ts"));
 
 /** The function id, part of the contract. */
 export const RECONCILE_FUNCTION_ID = "reconcile-users-with-clerk";
@@ -48,8 +51,8 @@ const RETRIES = 10;
 
 /** Dependencies of the reconcile workflow. */
 export interface ReconcileDeps {
-  /** The Backend API client; throws, naming the problem, while its settings are invalid. */
-  readonly clerk: () => ClerkBackendApi;
+  /** The Backend API client; rejects, naming the problem, while its settings are invalid. */
+  readonly clerk: () => Promise<ClerkBackendApi>;
   readonly store: () => Promise<ReconcileStore>;
   readonly logger: Logger;
   /** The schedule; `undefined` registers the event trigger only. */
@@ -93,7 +96,7 @@ export function createReconcileFunction(client: Inngest, deps: ReconcileDeps) {
           try {
             return await work();
           } catch (error) {
-            const mapped = failure(action, error);
+            const mapped = (await stepsModule()).stepFailure(action, error);
             const last = attempt + 1 >= (maxAttempts ?? RETRIES + 1);
             if (recorded.runId && (mapped instanceof NonRetriableError || last)) {
               await recordFailure(deps, log, recorded.runId, mapped.message);
@@ -108,7 +111,7 @@ export function createReconcileFunction(client: Inngest, deps: ReconcileDeps) {
         async () => {
           const id = await (await deps.store()).startRun(inngestRunId, trigger, dryRun);
           try {
-            deps.clerk();
+            await deps.clerk();
           } catch (error) {
             const message = errorText(error);
             await recordFailure(deps, log, id, message);
@@ -121,7 +124,7 @@ export function createReconcileFunction(client: Inngest, deps: ReconcileDeps) {
       recorded.runId = run;
 
       const context = async (): Promise<ReconcileContext> => ({
-        clerk: deps.clerk(),
+        clerk: await deps.clerk(),
         store: await deps.store(),
         log,
         runId: run,
@@ -136,7 +139,7 @@ export function createReconcileFunction(client: Inngest, deps: ReconcileDeps) {
         const progress = await guarded(
           `sync-users-from-${from}`,
           `Cannot reconcile users at offset ${from}`,
-          async () => syncUsersFrom(await context(), from),
+          async () => (await stepsModule()).syncUsersFrom(await context(), from),
         );
         offset = progress.next;
       }
@@ -150,7 +153,7 @@ export function createReconcileFunction(client: Inngest, deps: ReconcileDeps) {
         const checked = await guarded(
           `confirm-absent-${batch}`,
           "Cannot confirm absent users with Clerk",
-          async () => confirmAbsentUsers(await context()),
+          async () => (await stepsModule()).confirmAbsentUsers(await context()),
         );
         if (checked === 0) break;
       }
@@ -163,13 +166,6 @@ export function createReconcileFunction(client: Inngest, deps: ReconcileDeps) {
       return { runId: run, ...summary };
     },
   );
-}
-
-function failure(action: string, error: unknown): Error {
-  if (error instanceof NonRetriableError) return error;
-  if (error instanceof ClerkApiError) return clerkFailure(action, error);
-  if (error instanceof DatabaseError) return databaseFailure(action, error);
-  return new Error(`${action}: ${errorText(error)}`, { cause: error });
 }
 
 async function recordFailure(deps: ReconcileDeps, log: Logger, runId: string, message: string) {

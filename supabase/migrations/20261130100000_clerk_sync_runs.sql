@@ -231,22 +231,18 @@ as $$
 declare
   v_outcomes text[];
 begin
-  if not coalesce(p_dry_run, false) then
-    with w as materialized (select o.user_id, o.outcome from public.upsert_users_from_clerk(p_users) as o)
-    select array_agg(w.outcome)
-      into v_outcomes
-      from jsonb_to_recordset(p_users) as r(id text)
-      left join w on w.user_id = r.id;
-    return v_outcomes;
-  end if;
   begin
-    with w as materialized (select o.user_id, o.outcome from public.upsert_users_from_clerk(p_users) as o)
+    with w as materialized (
+      select o.user_id, o.outcome from public.upsert_users_from_clerk(p_users) as o
+    )
     select array_agg(w.outcome)
       into v_outcomes
       from jsonb_to_recordset(p_users) as r(id text)
       left join w on w.user_id = r.id;
-    -- Undo the writes; the outcomes stay in v_outcomes.
-    raise exception 'dry run' using errcode = 'CEDRY';
+    if coalesce(p_dry_run, false) then
+      -- Undo the writes; the outcomes stay in v_outcomes.
+      raise exception 'dry run' using errcode = 'CEDRY';
+    end if;
   exception when sqlstate 'CEDRY' then
     null;
   end;
