@@ -280,7 +280,7 @@ function inngestHandler(
 function meSyncHandler(
   session: SessionSettings,
   clerkApi: ClerkApiSettings,
-  clerk: () => ClerkBackendApi,
+  clerk: () => Promise<ClerkBackendApi>,
   users: () => Promise<UsersStore>,
   logger: Logger,
   options: AppOptions,
@@ -290,7 +290,7 @@ function meSyncHandler(
     return createMeSyncRoute({
       session,
       clerkApi,
-      clerk: clerk(),
+      clerk: await clerk(),
       users,
       logger,
       fetch: options.fetch,
