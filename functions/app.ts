@@ -60,7 +60,7 @@ export interface AppOptions {
   readonly inngestRequestTimeoutMs?: number;
   /** This function's /inngest URL as the Dev Server should call it (dev mode hints). */
   readonly devServeUrl?: string;
-  /** Sizes of the reconcile workflow's pages and steps (default 500, 4 and 25). */
+  /** Sizes of the reconcile workflow's pages and steps (default 500, 10 and 25). */
   readonly reconcile?: {
     readonly pageSize?: number;
     readonly pagesPerStep?: number;
