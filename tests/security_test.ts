@@ -523,10 +523,21 @@ Deno.test("/health shows the public only its status, and the details only to HEA
       assert.doesNotMatch(near.text, /versions/);
     }
   });
-  await t.step("an empty HEALTH_TOKEN never matches an empty bearer", () => {
+  await t.step("an empty HEALTH_TOKEN never matches an empty bearer", async () => {
     const req = new Request("http://localhost/", { headers: { authorization: "Bearer " } });
-    assert.equal(hasBearer(req, ""), false);
-    assert.equal(hasBearer(req, undefined), false);
+    assert.equal(await hasBearer(req, [""]), false);
+    assert.equal(await hasBearer(req, []), false);
+    assert.equal(await hasBearer(req, undefined), false);
+  });
+  await t.step("during a rotation, the new and the old token both unlock them", async () => {
+    const next = "next-health-token-" + "ab12".repeat(8);
+    const rotating = { HEALTH_TOKEN: `${next} ${TEST_HEALTH_TOKEN}` };
+    for (const token of [next, TEST_HEALTH_TOKEN]) {
+      const { text } = await ask(rotating, { authorization: `Bearer ${token}` });
+      assert.match(text, /"versions"/);
+    }
+    const other = await ask(rotating, { authorization: `Bearer ${next}x` });
+    assert.doesNotMatch(other.text, /versions/);
   });
   await t.step("a HEALTH_TOKEN shorter than 32 characters is a settings problem", async () => {
     const { status } = await ask({ HEALTH_TOKEN: "short" });

@@ -24,7 +24,7 @@ export interface HealthOptions {
 /** Creates the health handler. */
 export function createHealthHandler(options: HealthOptions) {
   const { settings } = options;
-  const token = settings.health.ok ? settings.health.value.token : undefined;
+  const tokens = settings.health.ok ? settings.health.value.tokens : [];
   const devMode = settings.inngest.ok && settings.inngest.value.mode === "dev";
   return async (req: Request): Promise<Response> => {
     if (req.method !== "GET" && req.method !== "HEAD") {
@@ -33,7 +33,7 @@ export function createHealthHandler(options: HealthOptions) {
     const readiness = await options.readiness();
     const status = readiness.ready ? 200 : 503;
     const state = readiness.ready ? "ok" : "unavailable";
-    const authorized = hasBearer(req, token);
+    const authorized = await hasBearer(req, tokens);
     if (!authorized && !devMode) {
       const headers: Record<string, string> = req.headers.has("authorization")
         ? { "www-authenticate": 'Bearer error="invalid_token"' }

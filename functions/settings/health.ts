@@ -5,17 +5,23 @@ import type { Env, SettingsGroup } from "../settings.ts";
 
 /** Settings of `/health`. */
 export interface HealthSettings {
-  /** Bearer token that unlocks the detailed answer; absent: details only in dev mode. */
-  readonly token?: string;
+  /**
+   * Bearer tokens that unlock the detailed answer (several, separated by
+   * spaces, during a rotation); empty: details only in dev mode.
+   */
+  readonly tokens: readonly string[];
 }
 
 /** Shortest accepted HEALTH_TOKEN: long enough that guessing it is hopeless. */
 export const MIN_HEALTH_TOKEN_LENGTH = 32;
 
-/** Parses HEALTH_TOKEN. Never throws; problems name the variable, never its value. */
+/**
+ * Parses HEALTH_TOKEN: one token, or "new old" during a rotation. Never
+ * throws; problems name the variable, never its value.
+ */
 export function parseHealth(env: Env): SettingsGroup<HealthSettings> {
-  const token = env.HEALTH_TOKEN?.trim() || undefined;
-  if (token !== undefined && token.length < MIN_HEALTH_TOKEN_LENGTH) {
+  const tokens = env.HEALTH_TOKEN?.trim().split(/\s+/).filter(Boolean) ?? [];
+  if (tokens.some((token) => token.length < MIN_HEALTH_TOKEN_LENGTH)) {
     return {
       ok: false,
       problems: [
@@ -24,5 +30,5 @@ export function parseHealth(env: Env): SettingsGroup<HealthSettings> {
       ],
     };
   }
-  return { ok: true, value: { token } };
+  return { ok: true, value: { tokens } };
 }
