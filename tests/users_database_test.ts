@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type postgres from "postgres";
 import { newUserId } from "./support/clerk.ts";
 import { asRole } from "./support/database.ts";
 import { withPostgrest } from "./support/postgrest.ts";
@@ -175,5 +176,54 @@ Deno.test("row level security limits who reads and writes users", async (t) => {
       );
       assert.equal(row.outcome, "deleted");
     });
+  });
+});
+
+Deno.test("the page upsert of the reconcile keeps the rules of the single-user upsert", async (t) => {
+  await withPostgrest(async (sql) => {
+    // Each case applies versions in order (0 means user.deleted), once through
+    // each SQL function on its own id; both must report the same outcomes and
+    // end with the same row.
+    const cases: Record<string, number[]> = {
+      "a new user": [1],
+      "a newer version": [1, 2],
+      "an older version": [2, 1],
+      "the same version again": [2, 2],
+      "a version after a delete": [1, 0, 3],
+    };
+    for (const [name, versions] of Object.entries(cases)) {
+      await t.step(name, async () => {
+        await asRole(sql, "service_role", {}, async (tx) => {
+          const single = newUserId();
+          const page = newUserId();
+          for (const version of versions) {
+            if (version === 0) {
+              for (const id of [single, page]) {
+                await tx`select public.delete_user_from_clerk(${id}, now())`;
+              }
+              continue;
+            }
+            const a = userRow(single, version);
+            const [{ outcome: one }] = await tx<{ outcome: string }[]>`
+              select public.upsert_user_from_clerk(${a.id}, ${a.email}, ${a.first_name},
+                ${a.last_name}, ${a.username}, ${a.image_url}, ${a.clerk_created_at},
+                ${a.clerk_updated_at}) as outcome`;
+            const written = await tx<{ outcome: string }[]>`
+              select outcome from public.upsert_users_from_clerk(
+                ${tx.json([userRow(page, version)] as unknown as postgres.JSONValue)})`;
+            const many = written[0]?.outcome ?? "not written";
+            const expected = one === "inserted" || one === "updated" ? one : "not written";
+            assert.equal(many, expected, `version ${version}: single gave ${one}`);
+          }
+          const rows = await tx`
+            select id, email, first_name, last_name, username, image_url, clerk_created_at,
+                   clerk_updated_at, deleted_at is not null as deleted
+              from public.users where id in (${single}, ${page}) order by id = ${single}`;
+          assert.equal(rows.length, 2);
+          const [b, a] = rows.map(({ id: _id, ...rest }) => rest);
+          assert.deepEqual(b, a);
+        });
+      });
+    }
   });
 });

@@ -4,10 +4,13 @@
 -- ids a run has listed, one row per page, so that the set of "users Clerk
 -- still has" lives in the database rather than in Inngest's step state (4 MB
 -- per step, 32 MB per run); public.clerk_sync_absent, the users the run must
--- confirm with Clerk before erasing them. The users themselves are written by the same SQL as the
--- webhook path: public.upsert_users_from_clerk below, which
--- public.upsert_user_from_clerk now calls with one user, and
--- public.delete_user_from_clerk.
+-- confirm with Clerk before erasing them. The users themselves are written
+-- with the rules of the webhook path: public.upsert_users_from_clerk below
+-- applies a page in one statement, as public.upsert_user_from_clerk applies
+-- one user (that one stays a plain INSERT ... ON CONFLICT: going through the
+-- JSON of this one made the webhook's write four times as slow), and
+-- tests/users_database_test.ts holds the two to the same outcomes; users
+-- Clerk no longer has go through public.delete_user_from_clerk.
 
 create table public.clerk_sync_runs (
   id uuid primary key default gen_random_uuid(),
@@ -128,32 +131,6 @@ $$;
 
 comment on function public.upsert_users_from_clerk is
   'Applies Clerk users in one statement. Newest clerk_updated_at wins; tombstones are never restored. Returns (user_id, outcome) for each user written, with outcome inserted or updated.';
-
--- The single-user upsert of sync-user-from-clerk, now the same SQL as above.
-create or replace function public.upsert_user_from_clerk(
-  p_id text,
-  p_email text,
-  p_first_name text,
-  p_last_name text,
-  p_username text,
-  p_image_url text,
-  p_clerk_created_at timestamptz,
-  p_clerk_updated_at timestamptz
-) returns text
-language sql
-security definer
-set search_path = ''
-as $$
-  select coalesce(
-    (select o.outcome
-       from public.upsert_users_from_clerk(jsonb_build_array(jsonb_build_object(
-         'id', p_id, 'email', p_email, 'first_name', p_first_name, 'last_name', p_last_name,
-         'username', p_username, 'image_url', p_image_url,
-         'clerk_created_at', p_clerk_created_at, 'clerk_updated_at', p_clerk_updated_at
-       ))) as o),
-    (select case when u.deleted_at is not null then 'deleted' else 'stale' end
-       from public.users u where u.id = p_id));
-$$;
 
 -- Starts a run, or returns the one already started for this Inngest run (a
 -- retried step). A run still marked running is one that never finished:
@@ -423,7 +400,6 @@ comment on function public.finish_clerk_sync_run is
   'Records the end of a reconcile run and returns its counts.';
 
 revoke all on function public.upsert_users_from_clerk(jsonb) from public, anon, authenticated;
-revoke all on function public.upsert_user_from_clerk(text, text, text, text, text, text, timestamptz, timestamptz) from public, anon, authenticated;
 revoke all on function public.start_clerk_sync_run(text, text, boolean) from public, anon, authenticated;
 revoke all on function public.count_clerk_sync_outcomes(uuid, text[]) from public, anon, authenticated;
 revoke all on function public.apply_clerk_users(jsonb, boolean) from public, anon, authenticated;
@@ -433,7 +409,6 @@ revoke all on function public.clerk_sync_absent_users(uuid, integer) from public
 revoke all on function public.resolve_absent_clerk_users(uuid, jsonb, jsonb, boolean) from public, anon, authenticated;
 revoke all on function public.finish_clerk_sync_run(uuid, text, text) from public, anon, authenticated;
 grant execute on function public.upsert_users_from_clerk(jsonb) to service_role;
-grant execute on function public.upsert_user_from_clerk(text, text, text, text, text, text, timestamptz, timestamptz) to service_role;
 grant execute on function public.start_clerk_sync_run(text, text, boolean) to service_role;
 grant execute on function public.count_clerk_sync_outcomes(uuid, text[]) to service_role;
 grant execute on function public.apply_clerk_users(jsonb, boolean) to service_role;
