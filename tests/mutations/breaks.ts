@@ -128,13 +128,13 @@ export const BREAKS: readonly Break[] = [
     patches: [
       {
         file: "functions/http/webhook.ts",
-        find: `    await sendWithDeadline(\n      () => options.send(event),`,
-        replace: `    void sendWithDeadline(\n      () => options.send(event),`,
+        find: `    await sendWithDeadline(\n      () => options.send(event, body.length),`,
+        replace: `    void sendWithDeadline(\n      () => options.send(event, body.length),`,
       },
       {
         file: "functions/http/webhook.ts",
-        find: `      () => logger.child(ids),\n    );`,
-        replace: `      () => logger.child(ids),\n    ).catch(() => {});`,
+        find: `      () => logger.child(ids),\n      options.unreachableHint,\n    );`,
+        replace: `      () => logger.child(ids),\n      options.unreachableHint,\n    ).catch(() => {});`,
       },
     ],
     suites: ["tests/webhook_test.ts", "tests/event_api_test.ts"],
