@@ -8,6 +8,7 @@
  * variable. Values are never included in messages.
  */
 import { z } from "zod";
+import { DURATION } from "./duration.ts";
 import {
   EMAIL_COMPLIANCE_SETTING_NAMES,
   parseResendWebhookSettings,
@@ -124,9 +125,6 @@ export const SETTING_NAMES = [
 ] as const;
 
 const INNGEST_ENV_NAMES = SETTING_NAMES.filter((name) => name.startsWith("INNGEST_"));
-
-/** An Inngest duration such as `3d`, `12h`, `30m`, `45s` or `1d12h`. */
-export const DURATION = /^(\d+(ms|s|m|h|d|w))+$/;
 
 /** The trimmed value, or `undefined` when empty. */
 export const optional = (value: string | undefined) => {

@@ -134,7 +134,8 @@ export const BREAKS: readonly Break[] = [
       {
         file: "functions/http/webhook.ts",
         find: `      () => logger.child(ids),\n      options.unreachableHint,\n    );`,
-        replace: `      () => logger.child(ids),\n      options.unreachableHint,\n    ).catch(() => {});`,
+        replace:
+          `      () => logger.child(ids),\n      options.unreachableHint,\n    ).catch(() => {});`,
       },
     ],
     suites: ["tests/webhook_test.ts", "tests/event_api_test.ts"],
