@@ -10,6 +10,7 @@ import {
   startClerkApi,
 } from "./support/clerk_api.ts";
 import { captureLogs, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
+import { appAt } from "./support/app.ts";
 import { type EventApi, startEventApi } from "./support/event_api.ts";
 import { type DriveOptions, driveRun } from "./support/inngest_cloud.ts";
 import { type Postgrest, withPostgrest } from "./support/postgrest.ts";
@@ -62,21 +63,13 @@ async function withHarness(fn: (h: Harness) => Promise<void>) {
         events,
         resend,
         app: (env = {}, options = {}) =>
-          createApp(
-            testEnv({
-              SUPABASE_URL: postgrest.url,
-              SUPABASE_SERVICE_ROLE_KEY: postgrest.serviceKey,
-              CLERK_API_URL: clerk.url,
-              CLERK_API_REQUEST_BUDGET: "1000/1s",
-              INNGEST_EVENT_API_BASE_URL: events.url,
-              RESEND_BASE_URL: resend.url,
-              ...env,
-            }),
-            {
-              logger: captureLogs().logger,
-              reconcile: { pageSize: PAGE_SIZE, confirmBatchSize: 3, ...options },
-            },
-          ),
+          appAt(postgrest, {
+            CLERK_API_URL: clerk.url,
+            CLERK_API_REQUEST_BUDGET: "1000/1s",
+            INNGEST_EVENT_API_BASE_URL: events.url,
+            RESEND_BASE_URL: resend.url,
+            ...env,
+          }, { reconcile: { pageSize: PAGE_SIZE, confirmBatchSize: 3, ...options } }),
       });
     } finally {
       await Promise.all([clerk.close(), events.close(), resend.close()]);
