@@ -4,7 +4,7 @@
  * lost webhook left stale, and erases users deleted while nobody listened.
  *
  * 1. `start-run` records the run in `public.clerk_sync_runs`.
- * 2. `sync-users-from-<offset>` lists up to 4 pages of `GET /v1/users`
+ * 2. `sync-users-from-<offset>` lists up to 10 pages of `GET /v1/users`
  *    (500 users each, oldest first, so users created during the run land
  *    on later pages instead of shifting earlier ones) and applies each page
  *    in one SQL call, with the webhook path's rules: newest `updated_at`
