@@ -321,7 +321,7 @@ function parseDatabase(env: Env): SettingsGroup<DatabaseSettings> {
 function parseEmail(env: Env): SettingsGroup<EmailSettings> {
   const problems: string[] = [];
   const from = optional(env.EMAIL_FROM);
-  if (!from) problems.push('EMAIL_FROM is missing, e.g. "Acme <hello@acme.com>"');
+  if (!from) problems.push('EMAIL_FROM is missing: the sender, as an address or "Name <address>"');
   else if (!EMAIL_FROM.test(from)) {
     problems.push('EMAIL_FROM must be an address or "Name <address>"');
   }
