@@ -29,4 +29,19 @@ Deno.test("durations read the way Inngest, the settings and the email copy read 
       );
     }
   });
+
+  await t.step("the Clerk request budget's period is such a duration", () => {
+    const budget = (value: string) => {
+      const group =
+        parseSettings({ CLERK_SECRET_KEY: "sk_test_x", CLERK_API_REQUEST_BUDGET: value })
+          .clerkApi;
+      return group.ok ? group.value.requestBudget : undefined;
+    };
+    assert.deepEqual(budget("50/10s"), { limit: 50, periodMs: 10_000 });
+    assert.deepEqual(budget("3/1100ms"), { limit: 3, periodMs: 1_100 });
+    assert.deepEqual(budget("5/1m30s"), { limit: 5, periodMs: 90_000 });
+    for (const bad of ["50/10", "50/1.5s", "50/2h", "0/10s", "lots"]) {
+      assert.equal(budget(bad), undefined, bad);
+    }
+  });
 });
