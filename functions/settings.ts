@@ -8,6 +8,7 @@
  * variable. Values are never included in messages.
  */
 import { z } from "zod";
+import { DURATION } from "./duration.ts";
 import {
   EMAIL_COMPLIANCE_SETTING_NAMES,
   parseResendWebhookSettings,
@@ -124,9 +125,6 @@ export const SETTING_NAMES = [
 ] as const;
 
 const INNGEST_ENV_NAMES = SETTING_NAMES.filter((name) => name.startsWith("INNGEST_"));
-
-/** An Inngest duration such as `3d`, `12h`, `30m`, `45s` or `1d12h`. */
-export const DURATION = /^(\d+(ms|s|m|h|d|w))+$/;
 
 /** The trimmed value, or `undefined` when empty. */
 export const optional = (value: string | undefined) => {
@@ -323,7 +321,7 @@ function parseDatabase(env: Env): SettingsGroup<DatabaseSettings> {
 function parseEmail(env: Env): SettingsGroup<EmailSettings> {
   const problems: string[] = [];
   const from = optional(env.EMAIL_FROM);
-  if (!from) problems.push('EMAIL_FROM is missing, e.g. "Acme <hello@acme.com>"');
+  if (!from) problems.push('EMAIL_FROM is missing: the sender, as an address or "Name <address>"');
   else if (!EMAIL_FROM.test(from)) {
     problems.push('EMAIL_FROM must be an address or "Name <address>"');
   }

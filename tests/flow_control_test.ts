@@ -6,11 +6,12 @@
  */
 import assert from "node:assert/strict";
 import type postgres from "postgres";
-import { type App, createApp } from "../functions/app.ts";
+import type { App } from "../functions/app.ts";
+import { appAt } from "./support/app.ts";
 import type { Env } from "../functions/settings.ts";
 import { clerkPayload, type FixtureType, newMessageId, newUserId } from "./support/clerk.ts";
 import { tallyByKey } from "./support/email_counts.ts";
-import { captureLogs, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
+import { TEST_SIGNING_KEY } from "./support/env.ts";
 import {
   type EngineRun,
   type InngestEngine,
@@ -40,15 +41,7 @@ async function withEngine(
   await withPostgrest(async (sql, postgrest) => {
     const clock = simClock();
     const resend = startResendApi({ now: clock.now });
-    const app = createApp(
-      testEnv({
-        SUPABASE_URL: postgrest.url,
-        SUPABASE_SERVICE_ROLE_KEY: postgrest.serviceKey,
-        RESEND_BASE_URL: resend.url,
-        ...options.env,
-      }),
-      { logger: captureLogs().logger },
-    );
+    const app = appAt(postgrest, { RESEND_BASE_URL: resend.url, ...options.env });
     try {
       const engine = await startInngestEngine({
         handler: options.handler?.(app) ?? app.handler,

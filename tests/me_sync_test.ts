@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { InngestTestEngine } from "@inngest/test";
-import { type App, createApp } from "../functions/app.ts";
+import type { App } from "../functions/app.ts";
+import { appAt } from "./support/app.ts";
 import type { Env } from "../functions/settings.ts";
 import { newMessageId, newUserId } from "./support/clerk.ts";
 import {
@@ -9,7 +10,7 @@ import {
   type ClerkUserObject,
   startClerkApi,
 } from "./support/clerk_api.ts";
-import { type CapturedLogs, captureLogs, testEnv } from "./support/env.ts";
+import { type CapturedLogs, captureLogs } from "./support/env.ts";
 import type { RunEvent } from "./support/inngest_cloud.ts";
 import { type Postgrest, withPostgrest } from "./support/postgrest.ts";
 import { createTestInstance, mintSessionToken } from "./support/session_tokens.ts";
@@ -42,15 +43,7 @@ async function withHarness(env: Env, fn: (h: Harness) => Promise<void>): Promise
     const clerk = startClerkApi();
     clerk.jwks = { keys: [acme.jwk] };
     const logs = captureLogs();
-    const app = createApp(
-      testEnv({
-        SUPABASE_URL: postgrest.url,
-        SUPABASE_SERVICE_ROLE_KEY: postgrest.serviceKey,
-        CLERK_API_URL: clerk.url,
-        ...env,
-      }),
-      { logger: logs.logger },
-    );
+    const app = appAt(postgrest, { CLERK_API_URL: clerk.url, ...env }, { logger: logs.logger });
     const harness: Harness = {
       sql,
       clerk,

@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import type postgres from "postgres";
 import { InngestTestEngine } from "@inngest/test";
 import { within } from "./support/bounded.ts";
-import { type App, createApp } from "../functions/app.ts";
+import type { App } from "../functions/app.ts";
+import { appAt } from "./support/app.ts";
 import { clerkPayload, newMessageId, newUserId } from "./support/clerk.ts";
 import { connect } from "./support/database.ts";
-import { captureLogs, TEST_HEALTH_TOKEN, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
+import { TEST_HEALTH_TOKEN, TEST_SIGNING_KEY } from "./support/env.ts";
 import { driveRun, type RunEvent } from "./support/inngest_cloud.ts";
 import { type Postgrest, startPostgrest } from "./support/postgrest.ts";
 import { type ResendApi, startResendApi } from "./support/resend_api.ts";
@@ -23,15 +24,7 @@ async function withWorld(fn: (w: World) => Promise<void>, env: Env = {}) {
   const sql = await connect();
   const postgrest = startPostgrest(sql);
   const resend = startResendApi();
-  const app = createApp(
-    testEnv({
-      SUPABASE_URL: postgrest.url,
-      SUPABASE_SERVICE_ROLE_KEY: postgrest.serviceKey,
-      RESEND_BASE_URL: resend.url,
-      ...env,
-    }),
-    { logger: captureLogs().logger },
-  );
+  const app = appAt(postgrest, { RESEND_BASE_URL: resend.url, ...env });
   try {
     await fn({ sql, postgrest, resend, app });
   } finally {

@@ -10,6 +10,7 @@ import {
   startClerkApi,
 } from "./support/clerk_api.ts";
 import { captureLogs, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
+import { appAt } from "./support/app.ts";
 import { type EventApi, startEventApi } from "./support/event_api.ts";
 import { type DriveOptions, driveRun } from "./support/inngest_cloud.ts";
 import { type Postgrest, withPostgrest } from "./support/postgrest.ts";
@@ -20,6 +21,9 @@ import { toUserRow } from "../functions/users/user_row.ts";
 import { clerkUserSchema } from "../functions/clerk/schemas.ts";
 import { createServiceClient } from "../functions/database/supabase_client.ts";
 import { createSupabaseReconcileStore } from "../functions/users/supabase_reconcile_store.ts";
+import { ClerkApiError } from "../functions/clerk/backend_api.ts";
+import { confirmAbsentUsers } from "../functions/workflows/reconcile_steps.ts";
+import type { ReconcileStore } from "../functions/users/reconcile_store.ts";
 
 /** What a run returns: its id and the counts of public.clerk_sync_runs. */
 interface RunResult {
@@ -62,21 +66,13 @@ async function withHarness(fn: (h: Harness) => Promise<void>) {
         events,
         resend,
         app: (env = {}, options = {}) =>
-          createApp(
-            testEnv({
-              SUPABASE_URL: postgrest.url,
-              SUPABASE_SERVICE_ROLE_KEY: postgrest.serviceKey,
-              CLERK_API_URL: clerk.url,
-              CLERK_API_REQUEST_BUDGET: "1000/1s",
-              INNGEST_EVENT_API_BASE_URL: events.url,
-              RESEND_BASE_URL: resend.url,
-              ...env,
-            }),
-            {
-              logger: captureLogs().logger,
-              reconcile: { pageSize: PAGE_SIZE, confirmBatchSize: 3, ...options },
-            },
-          ),
+          appAt(postgrest, {
+            CLERK_API_URL: clerk.url,
+            CLERK_API_REQUEST_BUDGET: "1000/1s",
+            INNGEST_EVENT_API_BASE_URL: events.url,
+            RESEND_BASE_URL: resend.url,
+            ...env,
+          }, { reconcile: { pageSize: PAGE_SIZE, confirmBatchSize: 3, ...options } }),
       });
     } finally {
       await Promise.all([clerk.close(), events.close(), resend.close()]);
@@ -498,4 +494,38 @@ Deno.test("a page applied twice, as by a retried step, is counted once", async (
     const summary = await store.finishRun(run, "succeeded");
     assert.deepEqual([summary.listed, summary.inserted, summary.unchanged], [2, 2, 0]);
   });
+});
+
+Deno.test("a reconcile failure that quotes an address logs it masked", async () => {
+  // An upstream message (a proxy's, say) that quotes the address it choked on.
+  const leaky = new ClerkApiError(
+    "Cannot get Clerk user: upstream rejected jane@example.com",
+    502,
+    false,
+  );
+  const logs = captureLogs();
+  const store = {
+    absentUsers: () => Promise.resolve(["user_gone", "user_failing"]),
+    resolveAbsent: () =>
+      Promise.resolve({ listed: 0, inserted: 0, updated: 0, unchanged: 0, tombstoned: 1 }),
+  } as unknown as ReconcileStore;
+  const checked = await confirmAbsentUsers({
+    clerk: {
+      listUsers: () => Promise.resolve([]),
+      getUser: (id) => id === "user_gone" ? Promise.resolve(null) : Promise.reject(leaky),
+    },
+    store,
+    log: logs.logger,
+    runId: "run_1",
+    dryRun: false,
+    pageSize: 500,
+    pagesPerStep: 1,
+    confirmBatchSize: 25,
+  });
+  assert.equal(checked, 1, "the user Clerk answered for is resolved, the other waits");
+  const paused = logs.records().find((r) => r.msg === "Reconcile confirmation paused");
+  assert.ok(paused, "the paused confirmation is logged");
+  assert.equal(paused.status, 502);
+  assert.match(String(paused.error), /upstream rejected \[email\]/);
+  assert.ok(!logs.lines.some((line) => line.includes("jane@example.com")), logs.lines.join("\n"));
 });

@@ -6,6 +6,7 @@
  * group is invalid: reconciliation is disabled (no cron schedule) and a
  * manual run fails at once, naming the variable.
  */
+import { DURATION, durationMs } from "../duration.ts";
 import { type Env, group, isUrl, optional, type SettingsGroup } from "../settings.ts";
 
 /** How many Backend API requests may start within a period. */
@@ -39,9 +40,8 @@ export const DEFAULT_REQUEST_BUDGET = "50/10s";
 
 /** Five cron fields, optionally after a `TZ=<zone>` prefix. */
 const CRON = /^(TZ=[A-Za-z0-9_+\-/]+\s+)?[\d*,/\-A-Za-z?LW#]+(\s+[\d*,/\-A-Za-z?LW#]+){4}$/;
-/** `<requests>/<duration>`, e.g. `50/10s`, `500/10s`, `5/1s`. */
-const BUDGET = /^(\d+)\s*\/\s*(\d+)(ms|s|m)$/;
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000 } as const;
+/** `<requests>/<duration>`, e.g. `50/10s`, `500/10s`, `5/1s` (an Inngest duration). */
+const BUDGET = /^(\d+)\s*\/\s*(\S+)$/;
 
 /** Parses the Clerk Backend API group from `env`. Never throws. */
 export function parseClerkApi(env: Env): SettingsGroup<ClerkApiSettings> {
@@ -88,7 +88,8 @@ function parseBudget(raw: string): RequestBudget | undefined {
   const match = BUDGET.exec(raw);
   if (!match) return undefined;
   const limit = Number(match[1]);
-  const periodMs = Number(match[2]) * UNIT_MS[match[3] as keyof typeof UNIT_MS];
+  if (!DURATION.test(match[2])) return undefined;
+  const periodMs = durationMs(match[2]);
   if (limit < 1 || limit > 10_000 || periodMs < 1 || periodMs > 3_600_000) return undefined;
   return { limit, periodMs };
 }

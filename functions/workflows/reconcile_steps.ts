@@ -13,7 +13,7 @@
 import { NonRetriableError, RetryAfterError } from "inngest";
 import { ClerkApiError, type ClerkBackendApi, ClerkRateLimitError } from "../clerk/backend_api.ts";
 import { DatabaseError } from "../database/rpc.ts";
-import type { Logger } from "../log.ts";
+import { errorFields, type Logger } from "../log.ts";
 import type { ReconcileStore } from "../users/reconcile_store.ts";
 import { toUserRow, type UserRow } from "../users/user_row.ts";
 import { databaseFailure } from "./errors.ts";
@@ -160,10 +160,11 @@ function transient(error: unknown): boolean {
   return error instanceof ClerkApiError && !error.permanent;
 }
 
+/** Log fields for a failure: its status, and its message with addresses masked. */
 function why(error: unknown) {
   return {
     status: error instanceof ClerkApiError ? error.status : undefined,
-    error: error instanceof Error ? error.message : String(error),
+    ...errorFields(error),
   };
 }
 

@@ -25,7 +25,7 @@
 import { type Inngest, NonRetriableError } from "inngest";
 import type { ClerkBackendApi } from "../clerk/backend_api.ts";
 import { reconcileRequested } from "../events.ts";
-import type { Logger } from "../log.ts";
+import { errorFields, type Logger } from "../log.ts";
 import type { ReconcileStore, SyncTrigger } from "../users/reconcile_store.ts";
 import type { ReconcileContext } from "./reconcile_steps.ts";
 import { lazy } from "../lazy.ts";
@@ -173,9 +173,9 @@ async function recordFailure(deps: ReconcileDeps, log: Logger, runId: string, me
     await (await deps.store()).finishRun(runId, "failed", message);
   } catch (error) {
     // The next run marks this one failed when it starts.
-    log.warn("Cannot record the failed reconcile run", { run_id: runId, error: errorText(error) });
+    log.warn("Cannot record the failed reconcile run", { run_id: runId, ...errorFields(error) });
   }
-  log.error("Reconcile failed", { run_id: runId, error: message });
+  log.error("Reconcile failed", { run_id: runId, ...errorFields(message) });
 }
 
 function errorText(error: unknown): string {

@@ -28,7 +28,8 @@ import {
   runPayload,
 } from "./inngest_cloud.ts";
 import { evaluate, type FunctionConfig, readRegistration } from "./inngest_registration.ts";
-import { durationMs, type SimClock, simClock } from "./sim_clock.ts";
+import { durationMs } from "../../functions/duration.ts";
+import { type SimClock, simClock } from "./sim_clock.ts";
 
 /** Inngest keeps event ids and idempotency keys for this long. */
 export const DEDUP_WINDOW_MS = 24 * 60 * 60 * 1000;

@@ -6,7 +6,7 @@
  */
 import { APP_ID } from "../../functions/inngest_client.ts";
 import { canonicalJson, inngestSignature } from "./inngest_cloud.ts";
-import { durationMs } from "./sim_clock.ts";
+import { durationMs } from "../../functions/duration.ts";
 
 /** Inngest's retry count when a function declares none. */
 export const DEFAULT_RETRIES = 3;

@@ -30,22 +30,3 @@ export function simClock(start: number = SIM_EPOCH): SimClock {
     },
   };
 }
-
-const UNIT_MS: Record<string, number> = {
-  ms: 1,
-  s: 1_000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-};
-
-/** Milliseconds in an Inngest duration such as `3d`, `1h30m`, `10s` or `500ms`. */
-export function durationMs(value: string | number): number {
-  if (typeof value === "number") return value;
-  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)/g)];
-  if (!parts.length || parts.map((p) => p[0]).join("") !== value.replace(/\s+/g, "")) {
-    throw new RangeError(`Cannot read duration "${value}": expected e.g. 3d, 1h30m or 10s`);
-  }
-  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * UNIT_MS[unit], 0);
-}
