@@ -13,15 +13,18 @@ import { createAppReadiness } from "./app_readiness.ts";
 import { createAppServices } from "./app_services.ts";
 import { callRpc } from "./database/rpc.ts";
 import { createUnsubscribeLinks } from "./email/list_unsubscribe.ts";
-import { createUnsubscribeTokens } from "./email/unsubscribe_token.ts";
 import { createHealthHandler } from "./http/health.ts";
 import { errorResponse, HttpError } from "./http/http_error.ts";
-import { createResendWebhookHandler } from "./http/resend_webhook.ts";
 import { matchRoute, pathOf, type Route } from "./http/routes.ts";
-import { createUnsubscribeHandler } from "./http/unsubscribe.ts";
 import { createWebhookHandler } from "./http/webhook.ts";
 import { APP_ID, createInngestClient } from "./inngest_client.ts";
-import { type Handler, inngestHandler, meSyncHandler } from "./lazy_routes.ts";
+import {
+  type Handler,
+  inngestHandler,
+  meSyncHandler,
+  resendWebhookHandler,
+  unsubscribeHandler,
+} from "./lazy_routes.ts";
 import { createLogger, errorFields, type Logger } from "./log.ts";
 import type { Readiness } from "./readiness.ts";
 import { createSendBatcher } from "./send_batcher.ts";
@@ -153,16 +156,16 @@ export function createApp(env: Env, options: AppOptions = {}): App {
       ? inngestHandler(inngest, functions, settings.inngest.value)
       : unavailable([settings.inngest]),
     unsubscribe: unsubscribe && settings.database.ok
-      ? createUnsubscribeHandler({
-        tokens: createUnsubscribeTokens(unsubscribe.secrets),
+      ? unsubscribeHandler({
+        settings: unsubscribe,
         preferences,
         logger,
         appName: settings.email.ok ? settings.email.value.appName : undefined,
       })
       : unavailable([settings.unsubscribe, settings.database]),
     "resend-webhook": settings.resendWebhook.ok && settings.database.ok
-      ? createResendWebhookHandler({
-        verify: createVerifier(settings.resendWebhook.value.signingSecrets),
+      ? resendWebhookHandler({
+        settings: settings.resendWebhook.value,
         preferences,
         logger,
         maxBodyBytes: options.maxBodyBytes,

@@ -1,19 +1,28 @@
 /**
  * Routes whose modules load on their first request: the Inngest serve
- * handler, and `POST /users/me/sync` (jose and the Backend API client).
- * Neither is needed to answer a webhook (see the cold-start benchmark).
+ * handler, `POST /users/me/sync` (jose and the Backend API client),
+ * `/unsubscribe` and `/resend-webhook`. None is needed to answer a Clerk
+ * webhook, and loading them at start-up is cold start (see the benchmark).
  */
 import type { Inngest, InngestFunction } from "inngest";
 import type { ClerkBackendApi } from "./clerk/backend_api.ts";
+import type { EmailPreferencesStore } from "./email/preferences_store.ts";
 import { lazy } from "./lazy.ts";
 import type { Logger } from "./log.ts";
 import type { InngestSettings } from "./settings.ts";
 import type { ClerkApiSettings } from "./settings/clerk_api.ts";
 import type { SessionSettings } from "./settings/session.ts";
+import type { ResendWebhookSettings, UnsubscribeSettings } from "./settings/email_compliance.ts";
 import type { UsersStore } from "./users/users_store.ts";
 
 /** A route handler. */
 export type Handler = (req: Request) => Promise<Response>;
+
+/** A handler built by `load` on its first request, then reused. */
+export function lazyHandler(load: () => Promise<Handler>): Handler {
+  const handler = lazy(load);
+  return async (req) => (await handler())(req);
+}
 
 /** `/clerk-events/inngest`: Inngest's serve handler for `functions`. */
 export function inngestHandler(
@@ -21,7 +30,7 @@ export function inngestHandler(
   functions: readonly InngestFunction.Any[],
   { servePath, serveOrigin }: InngestSettings,
 ): Handler {
-  const handler = lazy(async () => {
+  return lazyHandler(async () => {
     const { serve } = await import("inngest/edge");
     return serve({
       client,
@@ -35,7 +44,6 @@ export function inngestHandler(
       enableUnauthedSync: false,
     });
   });
-  return async (req) => (await handler())(req);
 }
 
 /** What {@link meSyncHandler} needs. */
@@ -51,9 +59,49 @@ export interface MeSyncDeps {
 
 /** `POST /clerk-events/users/me/sync`. */
 export function meSyncHandler(deps: MeSyncDeps): Handler {
-  const handler = lazy(async () => {
+  return lazyHandler(async () => {
     const { createMeSyncRoute } = await import("./http/me_sync.ts");
     return createMeSyncRoute({ ...deps, clerk: await deps.clerk() });
   });
-  return async (req) => (await handler())(req);
+}
+
+/** What {@link unsubscribeHandler} needs. */
+export interface UnsubscribeDeps {
+  readonly settings: UnsubscribeSettings;
+  readonly preferences: () => Promise<EmailPreferencesStore>;
+  readonly logger: Logger;
+  readonly appName?: string;
+}
+
+/** `GET, POST /clerk-events/unsubscribe`. */
+export function unsubscribeHandler({ settings, ...deps }: UnsubscribeDeps): Handler {
+  return lazyHandler(async () => {
+    const [{ createUnsubscribeHandler }, { createUnsubscribeTokens }] = await Promise.all([
+      import("./http/unsubscribe.ts"),
+      import("./email/unsubscribe_token.ts"),
+    ]);
+    return createUnsubscribeHandler({ ...deps, tokens: createUnsubscribeTokens(settings.secrets) });
+  });
+}
+
+/** What {@link resendWebhookHandler} needs. */
+export interface ResendWebhookDeps {
+  readonly settings: ResendWebhookSettings;
+  readonly preferences: () => Promise<EmailPreferencesStore>;
+  readonly logger: Logger;
+  readonly maxBodyBytes?: number;
+}
+
+/** `POST /clerk-events/resend-webhook`. */
+export function resendWebhookHandler({ settings, ...deps }: ResendWebhookDeps): Handler {
+  return lazyHandler(async () => {
+    const [{ createResendWebhookHandler }, { createVerifier }] = await Promise.all([
+      import("./http/resend_webhook.ts"),
+      import("./svix/verify.ts"),
+    ]);
+    return createResendWebhookHandler({
+      ...deps,
+      verify: createVerifier(settings.signingSecrets),
+    });
+  });
 }

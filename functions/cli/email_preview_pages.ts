@@ -4,8 +4,7 @@
  */
 import { escapeHtml } from "../email/escape_html.ts";
 import { type RenderedEmail, type TemplateInput, templateInput } from "../email/templates/email.ts";
-import { renderTrialOffer } from "../email/templates/trial_offer.ts";
-import { renderWelcome } from "../email/templates/welcome.ts";
+import { TEMPLATES } from "../email/templates/by_kind.ts";
 import type { EmailSettings } from "../settings.ts";
 import type { UnsubscribeSettings } from "../settings/email_compliance.ts";
 import { listUnsubscribeHeaders } from "../email/list_unsubscribe.ts";
@@ -30,11 +29,6 @@ export const PREVIEW_UNSUBSCRIBE: UnsubscribeSettings = {
 /** A first name that is long and full of characters HTML must escape. */
 export const LONG_ESCAPED_NAME =
   `Maximiliana-Alexandrine <b>"Zoë"</b> O'Brien & Montgomery-Fitzwilliam`;
-
-const EMAILS: Record<string, (input: TemplateInput) => RenderedEmail> = {
-  welcome: renderWelcome,
-  trial_offer: renderTrialOffer,
-};
 
 interface Variant {
   readonly id: string;
@@ -74,7 +68,7 @@ export interface Preview {
  * the signed link the function would put in the trial offer.
  */
 export function renderPreviews(settings: EmailSettings, unsubscribeUrl: string): Preview[] {
-  return Object.entries(EMAILS).flatMap(([kind, render]) =>
+  return Object.entries(TEMPLATES).flatMap(([kind, render]) =>
     VARIANTS.filter((variant) => !variant.only || variant.only.includes(kind)).map((variant) => {
       const input = templateInput(settings, {
         firstName: variant.firstName,

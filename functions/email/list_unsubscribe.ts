@@ -3,7 +3,7 @@
  * headers that let mailbox providers show their own "Unsubscribe" button.
  */
 import type { UnsubscribeSettings } from "../settings/email_compliance.ts";
-import { createUnsubscribeTokens } from "./unsubscribe_token.ts";
+import { lazy } from "../lazy.ts";
 
 /** The headers of a marketing email that unsubscribes with one click. */
 export function listUnsubscribeHeaders(unsubscribeUrl: string): Record<string, string> {
@@ -21,10 +21,14 @@ export type UnsubscribeLinks = (userId: string) => Promise<string>;
  * with a token signed by the first `UNSUBSCRIBE_SECRET`.
  */
 export function createUnsubscribeLinks(settings: UnsubscribeSettings): UnsubscribeLinks {
-  const tokens = createUnsubscribeTokens(settings.secrets);
+  // Loaded with the first link: the webhook path never signs one.
+  const tokens = lazy(async () => {
+    const { createUnsubscribeTokens } = await import("./unsubscribe_token.ts");
+    return createUnsubscribeTokens(settings.secrets);
+  });
   return async (userId) => {
     const url = new URL(`${settings.publicFunctionUrl}/unsubscribe`);
-    url.searchParams.set("token", await tokens.sign(userId));
+    url.searchParams.set("token", await (await tokens()).sign(userId));
     return url.href;
   };
 }

@@ -22,9 +22,6 @@ import { type DeliverDeps, deliverEmail, type DeliveryRequest } from "../email/d
 import type { DeliveriesStore, EmailKind } from "../email/deliveries_store.ts";
 import { listUnsubscribeHeaders, type UnsubscribeLinks } from "../email/list_unsubscribe.ts";
 import type { EmailPreferencesStore } from "../email/preferences_store.ts";
-import { type RenderedEmail, type TemplateInput, templateInput } from "../email/templates/email.ts";
-import { renderTrialOffer } from "../email/templates/trial_offer.ts";
-import { renderWelcome } from "../email/templates/welcome.ts";
 import { userCreated, userDeleted } from "../events.ts";
 import type { EmailSettings } from "../settings.ts";
 import { primaryEmail } from "../users/user_row.ts";
@@ -112,11 +109,6 @@ export const SKIPPED_UNSUBSCRIBED = "unsubscribed";
 export const SKIPPED_NO_UNSUBSCRIBE_LINK =
   "unsubscribe link not configured (PUBLIC_FUNCTION_URL, UNSUBSCRIBE_SECRET)";
 
-const TEMPLATES: Record<EmailKind, (input: TemplateInput) => RenderedEmail> = {
-  welcome: renderWelcome,
-  trial_offer: renderTrialOffer,
-};
-
 /** Builds the request for one email (or its skip) and delivers it. */
 async function deliver(
   deps: OnboardingDeps,
@@ -129,6 +121,8 @@ async function deliver(
   if (typeof to === "string") request = { userId, kind, skipReason: to };
   else if (!to.email) request = { userId, kind, skipReason: "user has no email address" };
   else {
+    // Loaded here, not at start-up: the webhook path never renders an email.
+    const { TEMPLATES, templateInput } = await import("../email/templates/by_kind.ts");
     const rendered = TEMPLATES[kind](
       templateInput(settings, { firstName: to.firstName, unsubscribeUrl: to.unsubscribeUrl }),
     );
