@@ -98,7 +98,8 @@ async function faultsSuite(t: Deno.TestContext) {
     const webhookUrl = `http://127.0.0.1:${server.addr.port}/functions/v1/clerk-events/webhook`;
 
     // Event API faults, by svix-id and attempt: the first three messages get
-    // one of each kind for sure, the rest by the seed.
+    // one of each kind for sure (on the first request that carries them,
+    // wherever they sit in a batch of the send batcher), the rest by the seed.
     const faults = {
       event500: 0,
       eventHang: 0,
@@ -118,9 +119,12 @@ async function faultsSuite(t: Deno.TestContext) {
       const id = batch[0]?.id ?? "";
       const attempt = (attemptsById.get(id) ?? 0) + 1;
       attemptsById.set(id, attempt);
+      const pending = batch.find((event) => forced.has(event.id ?? ""))?.id;
+      const forcedFault = pending === undefined ? undefined : forced.get(pending);
+      if (pending !== undefined) forced.delete(pending);
       const r = hashOf(SEED, "event-api", id, attempt);
-      const fault = attempt === 1 && forced.has(id)
-        ? forced.get(id)!
+      const fault = forcedFault
+        ? forcedFault
         : attempt > 3
         ? "none"
         : r < 0.08
