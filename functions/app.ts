@@ -9,25 +9,25 @@
  * and Inngest retry and nothing is lost while the secret is being fixed.
  */
 import type { Inngest, InngestFunction } from "inngest";
-import { createAppReadiness } from "./app_readiness.ts";
-import { createAppServices } from "./app_services.ts";
+import { createAppReadiness } from "./app/readiness.ts";
+import { createAppServices } from "./app/services.ts";
 import { callRpc } from "./database/rpc.ts";
 import { createUnsubscribeLinks } from "./email/list_unsubscribe.ts";
 import { createHealthHandler } from "./http/health.ts";
 import { errorResponse, HttpError } from "./http/http_error.ts";
 import { matchRoute, pathOf, type Route } from "./http/routes.ts";
 import { createWebhookHandler } from "./http/webhook.ts";
-import { APP_ID, createInngestClient } from "./inngest_client.ts";
+import { APP_ID, createInngestClient } from "./inngest/client.ts";
 import {
   type Handler,
   inngestHandler,
   meSyncHandler,
   resendWebhookHandler,
   unsubscribeHandler,
-} from "./lazy_routes.ts";
-import { createLogger, errorFields, type Logger } from "./log.ts";
-import type { Readiness } from "./readiness.ts";
-import { createSendBatcher } from "./send_batcher.ts";
+} from "./app/lazy_routes.ts";
+import { createLogger, errorFields, type Logger } from "./util/log.ts";
+import type { Readiness } from "./health/readiness.ts";
+import { createSendBatcher } from "./inngest/send_batcher.ts";
 import {
   allProblems,
   type Env,
@@ -37,7 +37,7 @@ import {
 } from "./settings.ts";
 import { devModeRefusal } from "./settings/deployment.ts";
 import { createVerifier } from "./svix/verify.ts";
-import { PACKAGE_VERSIONS } from "./versions.ts";
+import { PACKAGE_VERSIONS } from "./health/versions.ts";
 import { createDeleteUserFunction } from "./workflows/delete_user.ts";
 import { createOnboardingFunction } from "./workflows/onboarding_emails.ts";
 import { createReconcileFunction } from "./workflows/reconcile_users.ts";

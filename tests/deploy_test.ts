@@ -6,7 +6,7 @@ import {
   DEFAULT_OUT_DIR,
   importSpecifiers,
   REPO_ROOT,
-} from "../functions/cli/build.ts";
+} from "../scripts/build.ts";
 import { startEntrypoint } from "./support/artifact_server.ts";
 import { clerkPayload, newMessageId, newUserId, signedRequest } from "./support/clerk.ts";
 import { assertSafeLogLine, TEST_HEALTH_TOKEN, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";

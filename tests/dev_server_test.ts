@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BANNER_END } from "../functions/cli/banner.ts";
+import { BANNER_END } from "../scripts/banner.ts";
 import { newMessageId, signedRequest, TEST_SECRET } from "./support/clerk.ts";
 import { TEST_HEALTH_TOKEN, TEST_SERVICE_KEY, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
 import { startEventApi } from "./support/event_api.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadEnv, mergeEnv, parseDotenv } from "../functions/cli/dotenv.ts";
+import { loadEnv, mergeEnv, parseDotenv } from "../scripts/dotenv.ts";
 
 Deno.test("parseDotenv reads the forms .env files use", async (t) => {
   await t.step("KEY=VALUE lines, with spaces around = and the value trimmed", () => {

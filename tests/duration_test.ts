@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DURATION, durationMs } from "../functions/duration.ts";
+import { DURATION, durationMs } from "../functions/util/duration.ts";
 import { parseSettings } from "../functions/settings.ts";
 
 Deno.test("durations read the way Inngest, the settings and the email copy read them", async (t) => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createApp } from "../functions/app.ts";
-import { parseDotenv } from "../functions/cli/dotenv.ts";
+import { parseDotenv } from "../scripts/dotenv.ts";
 import { type Env, parseSettings, SETTING_NAMES } from "../functions/settings.ts";
 import { captureLogs, healthDetailsRequest, testEnv } from "./support/env.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parseSettings } from "../functions/settings.ts";
 
-const SCRIPT = new URL("../functions/cli/email_preview.ts", import.meta.url).pathname;
+const SCRIPT = new URL("../scripts/email_preview.ts", import.meta.url).pathname;
 
 /** Where Deno finds its npm cache, passed through the cleared environment. */
 function cacheEnv(): Record<string, string> {

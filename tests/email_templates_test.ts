@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LONG_ESCAPED_NAME, renderPreviews } from "../functions/cli/email_preview_pages.ts";
+import { LONG_ESCAPED_NAME, renderPreviews } from "../scripts/email_preview_pages.ts";
 import {
   displayName,
   type RenderedEmail,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { createApp } from "../functions/app.ts";
-import { createReadiness } from "../functions/readiness.ts";
+import { createReadiness } from "../functions/health/readiness.ts";
 import { allProblems, type Env, parseSettings, SETTING_NAMES } from "../functions/settings.ts";
-import { DEVELOPMENT_ONLY_PACKAGES } from "../functions/versions.ts";
+import { DEVELOPMENT_ONLY_PACKAGES } from "../functions/health/versions.ts";
 import { clerkPayload, signedRequest } from "./support/clerk.ts";
 import { captureLogs, TEST_HEALTH_TOKEN, testEnv } from "./support/env.ts";
 import { startEventApi } from "./support/event_api.ts";

@@ -10,9 +10,9 @@
  * cannot collide, and the README's URLs are compared with the port replaced.
  */
 import assert from "node:assert/strict";
-import { DEFAULT_PORT } from "../functions/cli/dev.ts";
-import { BANNER_END } from "../functions/cli/banner.ts";
-import { INNGEST_CLI, SUPABASE_CLI } from "../functions/dev_commands.ts";
+import { DEFAULT_PORT } from "../scripts/dev.ts";
+import { BANNER_END } from "../scripts/banner.ts";
+import { INNGEST_CLI, SUPABASE_CLI } from "../functions/health/local_tools.ts";
 import { connect } from "./support/database.ts";
 import { startEventApi } from "./support/event_api.ts";
 import { startPostgrest } from "./support/postgrest.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { main } from "../functions/cli/reconcile.ts";
+import { main } from "../scripts/reconcile.ts";
 import { testEnv } from "./support/env.ts";
 import { startEventApi } from "./support/event_api.ts";
 

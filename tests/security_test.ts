@@ -18,7 +18,7 @@ import {
 } from "./support/inngest_cloud.ts";
 import { withPostgrest } from "./support/postgrest.ts";
 import { userRow, usersStoreAt } from "./support/users.ts";
-import { parseDotenv } from "../functions/cli/dotenv.ts";
+import { parseDotenv } from "../scripts/dotenv.ts";
 import { hasBearer } from "../functions/http/bearer.ts";
 import { type Env, parseSettings } from "../functions/settings.ts";
 import {

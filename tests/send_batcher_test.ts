@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { createApp } from "../functions/app.ts";
-import { createSendBatcher, refusedContent } from "../functions/send_batcher.ts";
+import { createSendBatcher, refusedContent } from "../functions/inngest/send_batcher.ts";
 import { clerkPayload, newUserId, signedRequest } from "./support/clerk.ts";
 import { captureLogs, testEnv } from "./support/env.ts";
 import { startEventApi } from "./support/event_api.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { INNGEST_CLI, SUPABASE_CLI } from "../functions/dev_commands.ts";
-import { BANNER_END } from "../functions/cli/banner.ts";
+import { INNGEST_CLI, SUPABASE_CLI } from "../functions/health/local_tools.ts";
+import { BANNER_END } from "../scripts/banner.ts";
 import { testEnv } from "./support/env.ts";
 import { startEventApi } from "./support/event_api.ts";
 import { alive, freePort, type Running, start, taskArgs, waitFor } from "./support/process.ts";

@@ -2,11 +2,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { Webhook } from "svix";
 import { createApp } from "../functions/app.ts";
-import {
-  buildClerkPayload,
-  CLERK_EVENT_TYPES,
-  signDelivery,
-} from "../functions/cli/clerk_payloads.ts";
+import { buildClerkPayload, CLERK_EVENT_TYPES, signDelivery } from "../scripts/clerk_payloads.ts";
 import {
   clerkDeletedUserSchema,
   clerkEnvelopeSchema,
@@ -51,7 +47,7 @@ async function runSender(args: string[], env: Record<string, string> = {}) {
       "--allow-net",
       "--allow-env",
       "--allow-read",
-      "functions/cli/webhook_send.ts",
+      "scripts/webhook_send.ts",
       ...args,
     ],
     cwd: REPO_ROOT,

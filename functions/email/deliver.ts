@@ -9,7 +9,7 @@
  * 3. Record the Resend id and status.
  */
 import { NonRetriableError, RetryAfterError } from "inngest";
-import { errorFields, type Logger } from "../log.ts";
+import { errorFields, type Logger } from "../util/log.ts";
 import type { DeliveriesStore, DeliveryStatus, EmailKind } from "./deliveries_store.ts";
 import { type EmailMessage, type Mailer, MailerError } from "./mailer.ts";
 

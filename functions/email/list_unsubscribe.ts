@@ -3,7 +3,7 @@
  * headers that let mailbox providers show their own "Unsubscribe" button.
  */
 import type { UnsubscribeSettings } from "../settings/email_compliance.ts";
-import { lazy } from "../lazy.ts";
+import { lazy } from "../util/lazy.ts";
 
 /** The headers of a marketing email that unsubscribes with one click. */
 export function listUnsubscribeHeaders(unsubscribeUrl: string): Record<string, string> {

@@ -28,7 +28,7 @@ import {
   VerificationKeyError,
 } from "../clerk/session_token.ts";
 import { DatabaseError } from "../database/rpc.ts";
-import { errorFields, type Logger } from "../log.ts";
+import { errorFields, type Logger } from "../util/log.ts";
 import type { ClerkApiSettings } from "../settings/clerk_api.ts";
 import type { SessionSettings } from "../settings/session.ts";
 import { toUserRow } from "../users/user_row.ts";

@@ -9,7 +9,7 @@
  * are answered 200 and recorded nowhere. A database failure is a 503, so
  * that Resend retries; repeating an event changes nothing.
  */
-import { errorFields, type Logger } from "../log.ts";
+import { errorFields, type Logger } from "../util/log.ts";
 import type { Verifier } from "../svix/verify.ts";
 import type { EmailPreferencesStore } from "../email/preferences_store.ts";
 import { InvalidResendEvent, toDeliveryEvent } from "../email/resend_events.ts";

@@ -14,7 +14,7 @@ import {
   type Verifier,
   WebhookVerificationError,
 } from "../svix/verify.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../util/log.ts";
 import { HttpError } from "./http_error.ts";
 import { readBodyText } from "./read_body.ts";
 

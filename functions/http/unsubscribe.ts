@@ -10,7 +10,7 @@
  *   every link in an email, so a GET must never unsubscribe.
  * - A missing or invalid token gets a 400 page, and nothing changes.
  */
-import { errorFields, type Logger } from "../log.ts";
+import { errorFields, type Logger } from "../util/log.ts";
 import type { EmailPreferencesStore, OptOutSource } from "../email/preferences_store.ts";
 import type { UnsubscribeTokens } from "../email/unsubscribe_token.ts";
 import { readBodyText } from "./read_body.ts";

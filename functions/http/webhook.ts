@@ -12,9 +12,9 @@
 import { clerkEnvelopeSchema } from "../clerk/schemas.ts";
 import type { Verifier } from "../svix/verify.ts";
 import { z } from "zod";
-import { CLERK_EVENT_PREFIX, consumedEvents, dataSchemaFor } from "../events.ts";
-import { InngestUnreachableError } from "../inngest_unreachable.ts";
-import { errorFields, type Logger } from "../log.ts";
+import { CLERK_EVENT_PREFIX, consumedEvents, dataSchemaFor } from "../inngest/events.ts";
+import { InngestUnreachableError } from "../inngest/unreachable.ts";
+import { errorFields, type Logger } from "../util/log.ts";
 import { HttpError, json } from "./http_error.ts";
 import {
   DEFAULT_MAX_BODY_BYTES,

@@ -4,7 +4,7 @@
  */
 import type { Inngest } from "inngest";
 import { clerkDeletedUserSchema } from "../clerk/schemas.ts";
-import { userDeleted } from "../events.ts";
+import { userDeleted } from "../inngest/events.ts";
 import type { UserWorkflowDeps } from "./deps.ts";
 import { loggedWrite, parseInput } from "./errors.ts";
 

@@ -4,7 +4,7 @@
 import { NonRetriableError } from "inngest";
 import type { z } from "zod";
 import { DatabaseError } from "../database/rpc.ts";
-import type { LogFields, Logger } from "../log.ts";
+import type { LogFields, Logger } from "../util/log.ts";
 
 /**
  * Parses workflow input, or throws NonRetriableError: a payload that does not

@@ -22,7 +22,7 @@ import { type DeliverDeps, deliverEmail, type DeliveryRequest } from "../email/d
 import type { DeliveriesStore, EmailKind } from "../email/deliveries_store.ts";
 import { listUnsubscribeHeaders, type UnsubscribeLinks } from "../email/list_unsubscribe.ts";
 import type { EmailPreferencesStore } from "../email/preferences_store.ts";
-import { userCreated, userDeleted } from "../events.ts";
+import { userCreated, userDeleted } from "../inngest/events.ts";
 import type { EmailSettings } from "../settings.ts";
 import { primaryEmail } from "../users/user_row.ts";
 import type { UsersStore } from "../users/users_store.ts";

@@ -13,7 +13,7 @@
 import { NonRetriableError, RetryAfterError } from "inngest";
 import { ClerkApiError, type ClerkBackendApi, ClerkRateLimitError } from "../clerk/backend_api.ts";
 import { DatabaseError } from "../database/rpc.ts";
-import { errorFields, type Logger } from "../log.ts";
+import { errorFields, type Logger } from "../util/log.ts";
 import type { ReconcileStore } from "../users/reconcile_store.ts";
 import { toUserRow, type UserRow } from "../users/user_row.ts";
 import { databaseFailure } from "./errors.ts";

@@ -4,7 +4,7 @@
  */
 import type { Inngest } from "inngest";
 import { clerkUserSchema } from "../clerk/schemas.ts";
-import { userCreated, userUpdated } from "../events.ts";
+import { userCreated, userUpdated } from "../inngest/events.ts";
 import { toUserRow } from "../users/user_row.ts";
 import type { UserWorkflowDeps } from "./deps.ts";
 import { loggedWrite, parseInput } from "./errors.ts";

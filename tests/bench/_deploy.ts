@@ -16,7 +16,7 @@
  */
 import { join } from "node:path";
 import { brotliCompressSync, constants } from "node:zlib";
-import { buildFunction, REPO_ROOT, SOURCE_ENTRYPOINT } from "../../functions/cli/build.ts";
+import { buildFunction, REPO_ROOT, SOURCE_ENTRYPOINT } from "../../scripts/build.ts";
 import { clerkPayload, signHeaders } from "../support/clerk.ts";
 import { testEnv } from "../support/env.ts";
 import { entrypointArgs } from "../support/artifact_server.ts";

@@ -19,7 +19,7 @@ import { createApp } from "../../functions/app.ts";
 import { createClerkBackendApi } from "../../functions/clerk/backend_api.ts";
 import { createServiceClient } from "../../functions/database/supabase_client.ts";
 import { json } from "../../functions/http/http_error.ts";
-import { createLogger } from "../../functions/log.ts";
+import { createLogger } from "../../functions/util/log.ts";
 import { createSupabaseUsersStore } from "../../functions/users/supabase_users_store.ts";
 import { toUserRow } from "../../functions/users/user_row.ts";
 import { testDatabase } from "../support/database.ts";

@@ -2,7 +2,7 @@
  * Clerk webhook payloads for tests: fixtures shaped like real deliveries,
  * signed at test time with svix's own `Webhook.sign`.
  */
-import { newMessageId, signDelivery } from "../../functions/cli/clerk_payloads.ts";
+import { newMessageId, signDelivery } from "../../scripts/clerk_payloads.ts";
 import created from "../fixtures/clerk/user.created.json" with { type: "json" };
 import updated from "../fixtures/clerk/user.updated.json" with { type: "json" };
 import deleted from "../fixtures/clerk/user.deleted.json" with { type: "json" };
@@ -40,7 +40,7 @@ export function clerkPayload(
   return copy;
 }
 
-export { newMessageId, newUserId } from "../../functions/cli/clerk_payloads.ts";
+export { newMessageId, newUserId } from "../../scripts/clerk_payloads.ts";
 
 /** Options for {@link signedRequest}. */
 export interface SignOptions {

@@ -1,7 +1,7 @@
 /**
  * Settings and logs for tests.
  */
-import { createLogger, type Logger } from "../../functions/log.ts";
+import { createLogger, type Logger } from "../../functions/util/log.ts";
 import type { Env } from "../../functions/settings.ts";
 import { OTHER_SECRET, TEST_SECRET } from "./clerk.ts";
 import { TEST_CLERK_SECRET_KEY } from "./clerk_api.ts";

@@ -14,7 +14,7 @@
  * idempotency, concurrency, throttle, retry-after) on a simulated clock, use
  * `startInngestEngine` from `inngest_engine.ts`.
  */
-import { APP_ID } from "../../functions/inngest_client.ts";
+import { APP_ID } from "../../functions/inngest/client.ts";
 import { within } from "./bounded.ts";
 
 /** Signs `body` the way Inngest does: HMAC-SHA256 of body + timestamp. */

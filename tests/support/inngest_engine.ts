@@ -28,7 +28,7 @@ import {
   runPayload,
 } from "./inngest_cloud.ts";
 import { evaluate, type FunctionConfig, readRegistration } from "./inngest_registration.ts";
-import { durationMs } from "../../functions/duration.ts";
+import { durationMs } from "../../functions/util/duration.ts";
 import { type SimClock, simClock } from "./sim_clock.ts";
 
 /** Inngest keeps event ids and idempotency keys for this long. */

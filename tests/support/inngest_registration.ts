@@ -4,9 +4,9 @@
  * `x-inngest-sync-kind: in_band`), answered with the app's function configs.
  * The engine in `inngest_engine.ts` plays by these, not by test constants.
  */
-import { APP_ID } from "../../functions/inngest_client.ts";
+import { APP_ID } from "../../functions/inngest/client.ts";
 import { canonicalJson, inngestSignature } from "./inngest_cloud.ts";
-import { durationMs } from "../../functions/duration.ts";
+import { durationMs } from "../../functions/util/duration.ts";
 
 /** Inngest's retry count when a function declares none. */
 export const DEFAULT_RETRIES = 3;

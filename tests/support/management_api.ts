@@ -10,7 +10,7 @@
  * a bounded time for the port (another test run's deploy takes seconds), then
  * gives up and says why, and the caller skips what needed it.
  */
-import { deployArgs } from "../../functions/cli/deploy.ts";
+import { deployArgs } from "../../scripts/deploy.ts";
 
 /** The address the CLI's `supabase-local` profile talks to. */
 export const MANAGEMENT_API_PORT = 8080;

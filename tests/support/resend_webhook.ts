@@ -3,7 +3,7 @@
  * (`tests/fixtures/resend/events.json`, from Resend's documented examples),
  * signed at test time with svix's `Webhook.sign`, as Resend's Svix does.
  */
-import { newMessageId, signDelivery } from "../../functions/cli/clerk_payloads.ts";
+import { newMessageId, signDelivery } from "../../scripts/clerk_payloads.ts";
 import events from "../fixtures/resend/events.json" with { type: "json" };
 import { TEST_RESEND_WEBHOOK_SECRET } from "./env.ts";
 

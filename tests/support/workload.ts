@@ -5,7 +5,7 @@
  * repeated much later (Svix retries for days, past Inngest's 24-hour
  * deduplication of event ids). The seed fixes users, ids and order.
  */
-import { buildClerkPayload } from "../../functions/cli/clerk_payloads.ts";
+import { buildClerkPayload } from "../../scripts/clerk_payloads.ts";
 
 /** A seeded pseudo-random source (mulberry32), so a failing run can be replayed. */
 export function random(seed: number): () => number {

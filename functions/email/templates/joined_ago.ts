@@ -2,7 +2,7 @@
  * Says how long ago someone joined, from the onboarding delay, in the words
  * a person would use: "earlier today", "yesterday", "3 days ago".
  */
-import { durationMs, HOUR_MS } from "../../duration.ts";
+import { durationMs, HOUR_MS } from "../../util/duration.ts";
 
 /**
  * When someone joined, seen `delay` after they did: "earlier today" up to

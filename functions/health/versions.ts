@@ -2,7 +2,7 @@
  * The exact versions of the packages this app runs in production, read from
  * the import map so that there is one place to change them.
  */
-import importMap from "../import_map.json" with { type: "json" };
+import importMap from "../../import_map.json" with { type: "json" };
 
 /**
  * Packages in the import map that only the tests and the local tools use.

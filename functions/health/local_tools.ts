@@ -3,7 +3,7 @@
  * so that every message, the banner, `deno task up` and the README name the
  * same ones.
  */
-import importMap from "../import_map.json" with { type: "json" };
+import importMap from "../../import_map.json" with { type: "json" };
 
 /** The Inngest Dev Server's npm package, pinned. */
 export const INNGEST_CLI = "inngest-cli@1.45.1";

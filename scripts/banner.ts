@@ -4,10 +4,10 @@
  * `/health`, so that the two always agree. It names settings, never their
  * values.
  */
-import { inngestDevCommand } from "../dev_commands.ts";
-import { FUNCTION_NAME, type Route } from "../http/routes.ts";
-import type { Readiness } from "../readiness.ts";
-import type { Settings } from "../settings.ts";
+import { inngestDevCommand } from "../functions/health/local_tools.ts";
+import { FUNCTION_NAME, type Route } from "../functions/http/routes.ts";
+import type { Readiness } from "../functions/health/readiness.ts";
+import type { Settings } from "../functions/settings.ts";
 
 /** What {@link formatBanner} describes. */
 export interface BannerOptions {

@@ -2,12 +2,16 @@
  * What `deno task email:preview` renders: every email in every variant that
  * changes its copy, and an index page that shows them side by side.
  */
-import { escapeHtml } from "../email/escape_html.ts";
-import { type RenderedEmail, type TemplateInput, templateInput } from "../email/templates/email.ts";
-import { TEMPLATES } from "../email/templates/by_kind.ts";
-import type { EmailSettings } from "../settings.ts";
-import type { UnsubscribeSettings } from "../settings/email_compliance.ts";
-import { listUnsubscribeHeaders } from "../email/list_unsubscribe.ts";
+import { escapeHtml } from "../functions/email/escape_html.ts";
+import {
+  type RenderedEmail,
+  type TemplateInput,
+  templateInput,
+} from "../functions/email/templates/email.ts";
+import { TEMPLATES } from "../functions/email/templates/by_kind.ts";
+import type { EmailSettings } from "../functions/settings.ts";
+import type { UnsubscribeSettings } from "../functions/settings/email_compliance.ts";
+import { listUnsubscribeHeaders } from "../functions/email/list_unsubscribe.ts";
 
 /** Sample values for the email settings that are not set, so that a fresh clone can preview. */
 export const PREVIEW_SAMPLE_ENV: Readonly<Record<string, string>> = {

@@ -6,7 +6,7 @@
  */
 import { eventType } from "inngest";
 import { z } from "zod";
-import { clerkDeletedUserSchema, clerkUserSchema } from "./clerk/schemas.ts";
+import { clerkDeletedUserSchema, clerkUserSchema } from "../clerk/schemas.ts";
 
 /** Prefix of every event name forwarded from Clerk. */
 export const CLERK_EVENT_PREFIX = "clerk/";

@@ -2,10 +2,10 @@
  * The Inngest client of the `clerk-events` app, built from settings.
  */
 import { Inngest } from "inngest";
-import type { InngestSettings } from "./settings.ts";
-import type { Logger } from "./log.ts";
-import { inngestLogger } from "./inngest_logger.ts";
-import { InngestUnreachableError } from "./inngest_unreachable.ts";
+import type { InngestSettings } from "../settings.ts";
+import type { Logger } from "../util/log.ts";
+import { inngestLogger } from "./logger.ts";
+import { InngestUnreachableError } from "./unreachable.ts";
 
 /** The app id that Inngest Cloud and the Dev Server know this app by. */
 export const APP_ID = "clerk-events";

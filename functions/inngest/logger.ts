@@ -4,7 +4,7 @@
  * the message and an error's message are kept, so no payload reaches the logs.
  */
 import type { Logger as InngestLogger } from "inngest";
-import { errorFields, type LogFields, type Logger } from "./log.ts";
+import { errorFields, type LogFields, type Logger } from "../util/log.ts";
 
 /** Wraps `logger` for the Inngest client's `logger` option. */
 export function inngestLogger(logger: Logger): InngestLogger {

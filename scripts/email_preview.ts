@@ -14,9 +14,9 @@
  * would send, signed with PUBLIC_FUNCTION_URL and UNSUBSCRIBE_SECRET when
  * they are set, with a sample URL and a preview-only secret otherwise.
  */
-import { createUnsubscribeLinks } from "../email/list_unsubscribe.ts";
-import { parseSettings } from "../settings.ts";
-import { parseUnsubscribeSettings } from "../settings/email_compliance.ts";
+import { createUnsubscribeLinks } from "../functions/email/list_unsubscribe.ts";
+import { parseSettings } from "../functions/settings.ts";
+import { parseUnsubscribeSettings } from "../functions/settings/email_compliance.ts";
 import { loadEnv } from "./dotenv.ts";
 import {
   PREVIEW_SAMPLE_ENV,
@@ -29,9 +29,9 @@ import {
 const outIndex = Deno.args.indexOf("--out");
 const outDir = outIndex >= 0 && Deno.args[outIndex + 1]
   ? new URL(`${Deno.args[outIndex + 1].replace(/\/?$/, "/")}`, `file://${Deno.cwd()}/`)
-  : new URL("../../.email-preview/", import.meta.url);
+  : new URL("../.email-preview/", import.meta.url);
 
-const { env, note } = await loadEnv(Deno.env.toObject(), new URL("../../.env", import.meta.url));
+const { env, note } = await loadEnv(Deno.env.toObject(), new URL("../.env", import.meta.url));
 const sampled = Object.keys(PREVIEW_SAMPLE_ENV).filter((name) => !env[name]?.trim());
 const settings = parseSettings({
   ...env,

@@ -4,7 +4,7 @@
  * that what is deployed is always built from the code as it is now. Flags go
  * to the CLI as they are (`--project-ref <ref>`, `--use-api`, ...).
  */
-import importMap from "../../import_map.json" with { type: "json" };
+import importMap from "../import_map.json" with { type: "json" };
 import { buildFunction, REPO_ROOT } from "./build.ts";
 
 /** The `deno` arguments that run the pinned CLI's `functions deploy clerk-events <flags>`. */

@@ -117,7 +117,7 @@ async function parseOptions(args: string[]): Promise<Options | undefined> {
       `Cannot send webhook: --type must be one of ${CLERK_EVENT_TYPES.join(", ")}`,
     );
   }
-  const { env } = await loadEnv(Deno.env.toObject(), new URL("../../.env", import.meta.url));
+  const { env } = await loadEnv(Deno.env.toObject(), new URL("../.env", import.meta.url));
   const port = env.PORT?.trim();
   const url = values.url ?? (port ? defaultUrl(port) : DEFAULT_URL);
   try {

@@ -1,12 +1,12 @@
 /**
- * The app's readiness check (see `readiness.ts`), with the dev-mode hints
+ * The app's readiness check (see `../health/readiness.ts`), with the dev-mode hints
  * that tell a developer what to start: the Inngest Dev Server's exact
  * command, and the local stack or a hosted project for the database.
  */
-import { inngestDevCommand, supabaseCommand } from "./dev_commands.ts";
-import { eventApiUrl } from "./inngest_client.ts";
-import { createReadiness, type Readiness } from "./readiness.ts";
-import type { Settings } from "./settings.ts";
+import { inngestDevCommand, supabaseCommand } from "../health/local_tools.ts";
+import { eventApiUrl } from "../inngest/client.ts";
+import { createReadiness, type Readiness } from "../health/readiness.ts";
+import type { Settings } from "../settings.ts";
 
 /** Options for {@link createAppReadiness}. */
 export interface AppReadinessOptions {

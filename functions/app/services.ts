@@ -3,20 +3,20 @@
  * on first use. Everything heavy (supabase-js, resend, the Clerk Backend
  * API client) is loaded with `import()` here, never statically, so that the
  * webhook path loads none of it (see the cold-start benchmark, and
- * `functions/cli/build.ts`, which splits the bundle at these imports).
+ * `scripts/build.ts`, which splits the bundle at these imports).
  *
  * A service whose settings group is invalid rejects when first used,
  * naming the problems; building the app never fails.
  */
 import type { SupabaseClient } from "@supabase/supabase-js";
-import type { ClerkBackendApi } from "./clerk/backend_api.ts";
-import type { DeliveriesStore } from "./email/deliveries_store.ts";
-import type { Mailer } from "./email/mailer.ts";
-import type { EmailPreferencesStore } from "./email/preferences_store.ts";
-import { lazy } from "./lazy.ts";
-import type { EmailSettings, Settings, SettingsGroup } from "./settings.ts";
-import type { ReconcileStore } from "./users/reconcile_store.ts";
-import type { UsersStore } from "./users/users_store.ts";
+import type { ClerkBackendApi } from "../clerk/backend_api.ts";
+import type { DeliveriesStore } from "../email/deliveries_store.ts";
+import type { Mailer } from "../email/mailer.ts";
+import type { EmailPreferencesStore } from "../email/preferences_store.ts";
+import { lazy } from "../util/lazy.ts";
+import type { EmailSettings, Settings, SettingsGroup } from "../settings.ts";
+import type { ReconcileStore } from "../users/reconcile_store.ts";
+import type { UsersStore } from "../users/users_store.ts";
 
 /** The app's shared services, each resolved once on first use. */
 export interface AppServices {
@@ -36,41 +36,41 @@ export interface AppServices {
 export function createAppServices(settings: Settings, fetchImpl?: typeof fetch): AppServices {
   const supabase = lazy(async () => {
     const database = required(settings.database, "Cannot reach the database");
-    const { createServiceClient } = await import("./database/supabase_client.ts");
+    const { createServiceClient } = await import("../database/supabase_client.ts");
     return createServiceClient(database, fetchImpl);
   });
   const email = () => required(settings.email, "Cannot send email");
   return {
     supabase,
     users: lazy(async () => {
-      const { createSupabaseUsersStore } = await import("./users/supabase_users_store.ts");
+      const { createSupabaseUsersStore } = await import("../users/supabase_users_store.ts");
       return createSupabaseUsersStore(await supabase());
     }),
     deliveries: lazy(async () => {
       const { createSupabaseDeliveriesStore } = await import(
-        "./email/supabase_deliveries_store.ts"
+        "../email/supabase_deliveries_store.ts"
       );
       return createSupabaseDeliveriesStore(await supabase());
     }),
     preferences: lazy(async () => {
       const { createSupabasePreferencesStore } = await import(
-        "./email/supabase_preferences_store.ts"
+        "../email/supabase_preferences_store.ts"
       );
       return createSupabasePreferencesStore(await supabase());
     }),
     reconcileStore: lazy(async () => {
-      const { createSupabaseReconcileStore } = await import("./users/supabase_reconcile_store.ts");
+      const { createSupabaseReconcileStore } = await import("../users/supabase_reconcile_store.ts");
       return createSupabaseReconcileStore(await supabase());
     }),
     email,
     mailer: lazy(async () => {
       const { resendApiKey, resendBaseUrl } = email();
       if (!resendApiKey) throw new Error("Cannot send email: RESEND_API_KEY is missing");
-      const { createResendMailer } = await import("./email/resend_mailer.ts");
+      const { createResendMailer } = await import("../email/resend_mailer.ts");
       return createResendMailer({ apiKey: resendApiKey, baseUrl: resendBaseUrl });
     }),
     clerk: lazy(async () => {
-      const { configuredClerkApi } = await import("./clerk/configured_api.ts");
+      const { configuredClerkApi } = await import("../clerk/configured_api.ts");
       return configuredClerkApi(settings.clerkApi, "Cannot call Clerk's Backend API", fetchImpl);
     }),
   };

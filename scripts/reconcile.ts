@@ -12,10 +12,10 @@
  * usage error.
  */
 import { parseArgs } from "node:util";
-import { reconcileRequested } from "../events.ts";
-import { createInngestClient } from "../inngest_client.ts";
-import { createLogger } from "../log.ts";
-import { parseSettings } from "../settings.ts";
+import { reconcileRequested } from "../functions/inngest/events.ts";
+import { createInngestClient } from "../functions/inngest/client.ts";
+import { createLogger } from "../functions/util/log.ts";
+import { parseSettings } from "../functions/settings.ts";
 import { loadEnv } from "./dotenv.ts";
 
 const USAGE = `Usage: deno task reconcile [--dry-run]
@@ -70,6 +70,6 @@ export async function main(args: string[], env: Record<string, string>): Promise
 }
 
 if (import.meta.main) {
-  const { env } = await loadEnv(Deno.env.toObject(), new URL("../../.env", import.meta.url));
+  const { env } = await loadEnv(Deno.env.toObject(), new URL("../.env", import.meta.url));
   Deno.exit(await main(Deno.args, env));
 }

@@ -33,7 +33,7 @@ export interface BuildResult {
 }
 
 /** The repository root. */
-export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** The source entrypoint the artifact is built from. */
 export const SOURCE_ENTRYPOINT = join(REPO_ROOT, "supabase/functions/clerk-events/index.ts");
 /** Where `deno task build` writes the artifact (named in supabase/config.toml). */

@@ -5,15 +5,15 @@
  * webhook, and loading them at start-up is cold start (see the benchmark).
  */
 import type { Inngest, InngestFunction } from "inngest";
-import type { ClerkBackendApi } from "./clerk/backend_api.ts";
-import type { EmailPreferencesStore } from "./email/preferences_store.ts";
-import { lazy } from "./lazy.ts";
-import type { Logger } from "./log.ts";
-import type { InngestSettings } from "./settings.ts";
-import type { ClerkApiSettings } from "./settings/clerk_api.ts";
-import type { SessionSettings } from "./settings/session.ts";
-import type { ResendWebhookSettings, UnsubscribeSettings } from "./settings/email_compliance.ts";
-import type { UsersStore } from "./users/users_store.ts";
+import type { ClerkBackendApi } from "../clerk/backend_api.ts";
+import type { EmailPreferencesStore } from "../email/preferences_store.ts";
+import { lazy } from "../util/lazy.ts";
+import type { Logger } from "../util/log.ts";
+import type { InngestSettings } from "../settings.ts";
+import type { ClerkApiSettings } from "../settings/clerk_api.ts";
+import type { SessionSettings } from "../settings/session.ts";
+import type { ResendWebhookSettings, UnsubscribeSettings } from "../settings/email_compliance.ts";
+import type { UsersStore } from "../users/users_store.ts";
 
 /** A route handler. */
 export type Handler = (req: Request) => Promise<Response>;
@@ -60,7 +60,7 @@ export interface MeSyncDeps {
 /** `POST /clerk-events/users/me/sync`. */
 export function meSyncHandler(deps: MeSyncDeps): Handler {
   return lazyHandler(async () => {
-    const { createMeSyncRoute } = await import("./http/me_sync.ts");
+    const { createMeSyncRoute } = await import("../http/me_sync.ts");
     return createMeSyncRoute({ ...deps, clerk: await deps.clerk() });
   });
 }
@@ -77,8 +77,8 @@ export interface UnsubscribeDeps {
 export function unsubscribeHandler({ settings, ...deps }: UnsubscribeDeps): Handler {
   return lazyHandler(async () => {
     const [{ createUnsubscribeHandler }, { createUnsubscribeTokens }] = await Promise.all([
-      import("./http/unsubscribe.ts"),
-      import("./email/unsubscribe_token.ts"),
+      import("../http/unsubscribe.ts"),
+      import("../email/unsubscribe_token.ts"),
     ]);
     return createUnsubscribeHandler({ ...deps, tokens: createUnsubscribeTokens(settings.secrets) });
   });
@@ -96,8 +96,8 @@ export interface ResendWebhookDeps {
 export function resendWebhookHandler({ settings, ...deps }: ResendWebhookDeps): Handler {
   return lazyHandler(async () => {
     const [{ createResendWebhookHandler }, { createVerifier }] = await Promise.all([
-      import("./http/resend_webhook.ts"),
-      import("./svix/verify.ts"),
+      import("../http/resend_webhook.ts"),
+      import("../svix/verify.ts"),
     ]);
     return createResendWebhookHandler({
       ...deps,

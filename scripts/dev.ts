@@ -12,8 +12,8 @@
  *
  * The server stops cleanly on SIGINT (Ctrl+C) and SIGTERM.
  */
-import { type App, createApp } from "../app.ts";
-import { eventApiUrl } from "../inngest_client.ts";
+import { type App, createApp } from "../functions/app.ts";
+import { eventApiUrl } from "../functions/inngest/client.ts";
 import { formatBanner, routeUrl } from "./banner.ts";
 import { loadEnv } from "./dotenv.ts";
 
@@ -33,7 +33,7 @@ export function parsePort(raw: string | undefined): number {
 }
 
 async function main(): Promise<void> {
-  const { env, note } = await loadEnv(Deno.env.toObject(), new URL("../../.env", import.meta.url));
+  const { env, note } = await loadEnv(Deno.env.toObject(), new URL("../.env", import.meta.url));
   const port = parsePort(env.PORT);
   let app: App | undefined;
   let ready: (origin: string) => void = () => {};

@@ -7,7 +7,7 @@
  * one check, and later callers get the cached answer with its age. A flood of
  * health checks therefore costs the database one call per interval.
  */
-import { allProblems, type Settings } from "./settings.ts";
+import { allProblems, type Settings } from "../settings.ts";
 
 /** Whether a dependency answered. */
 export type CheckState = "reachable" | "unreachable" | "not_configured";

@@ -12,14 +12,14 @@
  * SIGTERM stops them all; when one of them exits, the others are stopped.
  * A missing prerequisite gets one line that says what to install.
  */
-import { INNGEST_CLI, SUPABASE_CLI } from "../dev_commands.ts";
-import { eventApiUrl } from "../inngest_client.ts";
-import { parseSettings } from "../settings.ts";
+import { INNGEST_CLI, SUPABASE_CLI } from "../functions/health/local_tools.ts";
+import { eventApiUrl } from "../functions/inngest/client.ts";
+import { parseSettings } from "../functions/settings.ts";
 import { routeUrl } from "./banner.ts";
 import { parsePort } from "./dev.ts";
 import { loadEnv } from "./dotenv.ts";
 
-const REPO_ROOT = new URL("../../", import.meta.url);
+const REPO_ROOT = new URL("../", import.meta.url);
 
 /** How long the function's start waits for the Dev Server to answer. */
 const DEV_SERVER_WAIT_MS = 30_000;
