@@ -8,7 +8,8 @@
  * variable. Values are never included in messages.
  */
 import { z } from "zod";
-import { DURATION } from "./duration.ts";
+import { type Env, group, isUrl, optional, type SettingsGroup } from "./settings/_schema.ts";
+import { DURATION } from "./util/duration.ts";
 import {
   EMAIL_COMPLIANCE_SETTING_NAMES,
   parseResendWebhookSettings,
@@ -23,12 +24,10 @@ import {
 } from "./settings/email_copy.ts";
 import { devModeRefusal, localOnlySecretProblem } from "./settings/deployment.ts";
 import { type HealthSettings, parseHealth } from "./settings/health.ts";
-// A cycle (clerk_api.ts uses the helpers below): only functions cross it.
 import { type ClerkApiSettings, parseClerkApi } from "./settings/clerk_api.ts";
 import { parseSessionSettings, type SessionSettings } from "./settings/session.ts";
 
-/** The environment as a plain object, e.g. `Deno.env.toObject()`. */
-export type Env = Readonly<Record<string, string | undefined>>;
+export { type Env, group, isUrl, optional, type SettingsGroup } from "./settings/_schema.ts";
 
 /** Settings of the Clerk webhook route. */
 export interface WebhookSettings {
@@ -70,11 +69,6 @@ export interface EmailSettings {
   /** What the copy reads besides the app name and URL (settings/email_copy.ts). */
   readonly copy: EmailCopySettings;
 }
-
-/** A group of settings: valid with values, or invalid with problems. */
-export type SettingsGroup<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly problems: readonly string[] };
 
 /** Every group, and which variables are present (never their values). */
 export interface Settings {
@@ -125,22 +119,6 @@ export const SETTING_NAMES = [
 ] as const;
 
 const INNGEST_ENV_NAMES = SETTING_NAMES.filter((name) => name.startsWith("INNGEST_"));
-
-/** The trimmed value, or `undefined` when empty. */
-export const optional = (value: string | undefined) => {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : undefined;
-};
-
-/** Whether `value` is an http(s) URL. */
-export const isUrl = (value: string) => {
-  try {
-    const url = new URL(value);
-    return url.protocol === "http:" || url.protocol === "https:";
-  } catch {
-    return false;
-  }
-};
 
 const isBase64 = (value: string) => {
   try {
@@ -210,11 +188,6 @@ export function allProblems(settings: Settings): string[] {
     if (devMode && switchedBy && settings.presence[switchedBy] === "missing") return [];
     return group.problems;
   });
-}
-
-/** A valid group built by `build`, or an invalid one with `problems`. */
-export function group<T>(problems: string[], build: () => T): SettingsGroup<T> {
-  return problems.length ? { ok: false, problems } : { ok: true, value: build() };
 }
 
 function parseWebhook(env: Env): SettingsGroup<WebhookSettings> {

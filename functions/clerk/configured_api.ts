@@ -2,7 +2,7 @@
  * Builds the Backend API client from the Clerk API settings, with the
  * request budget they set. Import it lazily: the webhook path never needs it.
  */
-import type { SettingsGroup } from "../settings.ts";
+import type { SettingsGroup } from "../settings/_schema.ts";
 import type { ClerkApiSettings } from "../settings/clerk_api.ts";
 import type { ClerkBackendApi } from "./backend_api.ts";
 

@@ -5,8 +5,9 @@
  * versions) need `Authorization: Bearer <HEALTH_TOKEN>`, or dev mode on a
  * local machine: versions and settings are an inventory for an attacker.
  */
-import type { Readiness } from "../readiness.ts";
+import type { Readiness } from "../health/readiness.ts";
 import type { Settings } from "../settings.ts";
+import { optionalFeatures } from "../health/features.ts";
 import { hasBearer } from "./bearer.ts";
 import { HttpError, json } from "./http_error.ts";
 
@@ -17,7 +18,7 @@ export interface HealthOptions {
   readonly functionIds: readonly string[];
   /** The pinned versions of the packages that run in production. */
   readonly versions: Readonly<Record<string, string>>;
-  /** The shared readiness check (cached, see `readiness.ts`). */
+  /** The shared readiness check (cached, see `../health/readiness.ts`). */
   readonly readiness: () => Promise<Readiness>;
 }
 
@@ -53,6 +54,7 @@ export function createHealthHandler(options: HealthOptions) {
       settings: settings.presence,
       problems: readiness.problems,
       optional_unset: readiness.optionalUnset,
+      optional_features: optionalFeatures(settings),
     });
   };
 }

@@ -6,8 +6,8 @@
  * group is invalid: reconciliation is disabled (no cron schedule) and a
  * manual run fails at once, naming the variable.
  */
-import { DURATION, durationMs } from "../duration.ts";
-import { type Env, group, isUrl, optional, type SettingsGroup } from "../settings.ts";
+import { DURATION, durationMs } from "../util/duration.ts";
+import { type Env, group, isUrl, optional, type SettingsGroup } from "./_schema.ts";
 
 /** How many Backend API requests may start within a period. */
 export interface RequestBudget {

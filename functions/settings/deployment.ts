@@ -12,7 +12,7 @@
  * them. `SUPABASE_URL` is no signal: a hosted project's URL is also what a
  * developer without Docker uses as the local database (see the README).
  */
-import type { Env } from "../settings.ts";
+import type { Env } from "./_schema.ts";
 
 /** Variables the hosted runtime sets, first the most specific. */
 export const HOSTED_RUNTIME_VARIABLES = ["SB_REGION", "SB_EXECUTION_ID", "DENO_DEPLOYMENT_ID"];

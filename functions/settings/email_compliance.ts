@@ -8,7 +8,7 @@
  * Clerk webhook never depends on them.
  */
 import { z } from "zod";
-import type { Env, SettingsGroup } from "../settings.ts";
+import type { Env, SettingsGroup } from "./_schema.ts";
 import { localOnlySecretProblem } from "./deployment.ts";
 
 /** Settings of the unsubscribe links and route. */

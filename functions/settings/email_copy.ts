@@ -8,7 +8,7 @@
  * address (CAN-SPAM); every other one has a default.
  */
 import { z } from "zod";
-import type { Env } from "../settings.ts";
+import type { Env } from "./_schema.ts";
 
 /** What the email copy reads, validated. */
 export interface EmailCopySettings {

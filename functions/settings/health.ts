@@ -1,7 +1,7 @@
 /**
  * Settings of the health route: the token that unlocks its details.
  */
-import type { Env, SettingsGroup } from "../settings.ts";
+import type { Env, SettingsGroup } from "./_schema.ts";
 
 /** Settings of `/health`. */
 export interface HealthSettings {

@@ -13,7 +13,7 @@
  *   CORS grant. Default: the origin of `APP_URL` (when that is invalid, the
  *   email group already reports it, and no origin is granted).
  */
-import { type Env, group, optional, type SettingsGroup } from "../settings.ts";
+import { type Env, group, optional, type SettingsGroup } from "./_schema.ts";
 
 /** Settings of `POST /clerk-events/users/me/sync`. */
 export interface SessionSettings {

@@ -1,0 +1,16 @@
+/**
+ * The migrations this code needs, by name (the file name in
+ * `supabase/migrations` without `.sql`), oldest first. Each migration records
+ * its name in `public.clerk_events_migrations`, and `/health` names every one
+ * of these that the database lacks. A test checks that this list and the
+ * folder agree, so adding a migration means adding its line here.
+ */
+export const MIGRATIONS: readonly string[] = [
+  "20261129170000_users",
+  "20261129180000_email_deliveries",
+  "20261129190000_health_check",
+  "20261130100000_clerk_sync_runs",
+  "20261130110000_email_preferences",
+  "20261130120000_users_me_sync",
+  "20261202090000_schema_version",
+];
