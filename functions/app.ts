@@ -36,6 +36,7 @@ import {
   type SettingsGroup,
 } from "./settings.ts";
 import { devModeRefusal } from "./settings/deployment.ts";
+import { EMAIL_DEFAULTS } from "./settings/email.ts";
 import { createVerifier } from "./svix/verify.ts";
 import { PACKAGE_VERSIONS } from "./health/versions.ts";
 import { createDeleteUserFunction } from "./workflows/delete_user.ts";
@@ -100,9 +101,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
   const services = createAppServices(settings, options.fetch);
   const { users, preferences, clerk } = services;
   const unsubscribe = settings.unsubscribe.ok ? settings.unsubscribe.value : undefined;
-  const emailDefaults = settings.email.ok
-    ? settings.email.value
-    : { trialOfferDelay: "3d", maxSendsPerSecond: 2 };
+  const emailDefaults = settings.email.ok ? settings.email.value : EMAIL_DEFAULTS;
 
   const { readiness, inngestUnreachableHint } = createAppReadiness({
     settings,

@@ -92,7 +92,6 @@ async function fetchWithTimeout(
  */
 export function eventApiUrl(settings: InngestSettings): string {
   const { env } = settings;
-  const devUrl = /^https?:\/\//i.test(env.INNGEST_DEV ?? "") ? env.INNGEST_DEV : undefined;
-  return env.INNGEST_EVENT_API_BASE_URL ?? env.INNGEST_BASE_URL ?? devUrl ??
+  return env.INNGEST_EVENT_API_BASE_URL ?? env.INNGEST_BASE_URL ?? settings.devServerUrl ??
     (settings.mode === "dev" ? "http://localhost:8288/" : "https://inn.gs/");
 }

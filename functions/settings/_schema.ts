@@ -35,26 +35,77 @@ export function group<T>(problems: string[], build: () => T): SettingsGroup<T> {
   return problems.length ? { ok: false, problems } : { ok: true, value: build() };
 }
 
-/**
- * A zod string read from the environment: trimmed, and `undefined` when
- * empty, so that `NAME=` in a `.env` file counts as unset.
- */
-export const envString = (): z.ZodType<string | undefined> =>
-  z.preprocess(
-    (value) => typeof value === "string" ? optional(value) : value,
-    z.string().optional(),
-  );
+/** Values a boolean variable accepts, by meaning. */
+export const BOOLEAN_WORDS: {
+  readonly true: readonly string[];
+  readonly false: readonly string[];
+} = {
+  true: ["1", "true", "yes", "on"],
+  false: ["0", "false", "no", "off"],
+};
 
 /**
- * Parses `env` with `schema` into a group. Each zod issue becomes one
- * problem: its message, which the schema writes naming the variable and
- * never its value.
+ * Parses the variables that `schema`'s keys name, each read with
+ * {@link optional} (so `NAME=` counts as unset), and builds the group's value
+ * from the result. Each zod issue becomes one problem: its message, which
+ * the schemas write naming the variable and never its value (zod's own
+ * messages do not echo values either).
  */
-export function parseGroup<T>(
-  schema: z.ZodType<T>,
+export function parseGroup<S extends z.ZodObject, T>(
+  schema: S,
   env: Env,
+  build: (value: z.output<S>) => T,
 ): SettingsGroup<T> {
-  const result = schema.safeParse(env);
-  if (result.success) return { ok: true, value: result.data };
+  const input = Object.fromEntries(
+    Object.keys(schema.shape).map((name) => [name, optional(env[name])]),
+  );
+  const result = schema.safeParse(input);
+  if (result.success) return { ok: true, value: build(result.data) };
   return { ok: false, problems: result.error.issues.map((issue) => issue.message) };
 }
+
+/** A required variable: `missing` is the whole message when it is unset. */
+export const required = (missing: string) => z.string({ error: missing });
+
+/** An optional http(s) URL. */
+export const optionalUrl = (name: string) =>
+  z.string().refine(isUrl, { error: `${name} must be an http(s) URL` }).optional();
+
+/** A boolean variable (1/0, true/false, yes/no, on/off), `fallback` when unset. */
+export const flag = (name: string, fallback: boolean, rule = "must be true or false") =>
+  z.string()
+    .transform((value) => value.toLowerCase())
+    .refine((value) => [...BOOLEAN_WORDS.true, ...BOOLEAN_WORDS.false].includes(value), {
+      error: `${name} ${rule}`,
+    })
+    .transform((value) => BOOLEAN_WORDS.true.includes(value))
+    .optional()
+    .transform((value) => value ?? fallback);
+
+/** Bytes that base64 or base64url text decodes to, or 0 when it is not base64. */
+export function decodedLength(text: string): number {
+  const normalized = text.replace(/-/g, "+").replace(/_/g, "/");
+  try {
+    return atob(normalized.padEnd(Math.ceil(normalized.length / 4) * 4, "=")).length;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Secrets separated by spaces (several during a rotation), each of which
+ * must pass `each`: `missing` when unset, `<name> must be <shape>` when not.
+ */
+export const secretList = (
+  name: string,
+  missing: string,
+  each: (secret: string) => boolean,
+  shape: string,
+) =>
+  z.string({ error: `${name} is missing: ${missing}` })
+    .transform((raw) => raw.split(/\s+/))
+    .refine((secrets) => secrets.every(each), { error: `${name} must be ${shape}` });
+
+/** Whether `secret` is `whsec_` followed by base64, as Svix signing secrets are. */
+export const isSvixSecret = (secret: string): boolean =>
+  secret.startsWith("whsec_") && decodedLength(secret.slice(6)) > 0;

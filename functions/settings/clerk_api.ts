@@ -7,7 +7,8 @@
  * manual run fails at once, naming the variable.
  */
 import { DURATION, durationMs } from "../util/duration.ts";
-import { type Env, group, isUrl, optional, type SettingsGroup } from "./_schema.ts";
+import { z } from "zod";
+import { type Env, isUrl, parseGroup, required, type SettingsGroup } from "./_schema.ts";
 
 /** How many Backend API requests may start within a period. */
 export interface RequestBudget {
@@ -27,6 +28,14 @@ export interface ClerkApiSettings {
   readonly requestBudget: RequestBudget;
 }
 
+/** The variables of the group. */
+export const CLERK_API_SETTING_NAMES = [
+  "CLERK_SECRET_KEY",
+  "CLERK_API_URL",
+  "CLERK_RECONCILE_CRON",
+  "CLERK_API_REQUEST_BUDGET",
+] as const;
+
 /** Clerk's Backend API. */
 export const DEFAULT_CLERK_API_URL = "https://api.clerk.com";
 /** Every night at 03:00 UTC. */
@@ -43,44 +52,45 @@ const CRON = /^(TZ=[A-Za-z0-9_+\-/]+\s+)?[\d*,/\-A-Za-z?LW#]+(\s+[\d*,/\-A-Za-z?
 /** `<requests>/<duration>`, e.g. `50/10s`, `500/10s`, `5/1s` (an Inngest duration). */
 const BUDGET = /^(\d+)\s*\/\s*(\S+)$/;
 
+const schema = z.object({
+  CLERK_SECRET_KEY: required(
+    "CLERK_SECRET_KEY is missing: reconciliation with Clerk is disabled until it is set " +
+      "(Clerk dashboard > API keys > Secret key)",
+  ).regex(/^sk_(test|live)_\S+$/, {
+    error: "CLERK_SECRET_KEY must be a Clerk secret key, sk_test_... or sk_live_...",
+  }),
+  CLERK_API_URL: z.string()
+    .refine(isUrl, { error: "CLERK_API_URL must be an http(s) URL" })
+    .default(DEFAULT_CLERK_API_URL)
+    .transform((url) => url.replace(/\/+$/, "")),
+  CLERK_RECONCILE_CRON: z.string()
+    .refine((cron) => cron.toLowerCase() === "off" || CRON.test(cron), {
+      error: 'CLERK_RECONCILE_CRON must be a cron schedule such as "TZ=UTC 0 3 * * *", or off',
+    })
+    .default(DEFAULT_RECONCILE_CRON)
+    .transform((cron) => cron.toLowerCase() === "off" ? undefined : cron),
+  CLERK_API_REQUEST_BUDGET: z.string()
+    .default(DEFAULT_REQUEST_BUDGET)
+    .transform((raw, ctx) => {
+      const budget = parseBudget(raw);
+      if (!budget) {
+        ctx.addIssue({
+          code: "custom",
+          message: "CLERK_API_REQUEST_BUDGET must be <requests>/<period> such as 50/10s, " +
+            "with 1 to 10000 requests in 1 ms to 60 m",
+        });
+      }
+      return budget!;
+    }),
+});
+
 /** Parses the Clerk Backend API group from `env`. Never throws. */
 export function parseClerkApi(env: Env): SettingsGroup<ClerkApiSettings> {
-  const problems: string[] = [];
-  const secretKey = optional(env.CLERK_SECRET_KEY);
-  if (!secretKey) {
-    problems.push(
-      "CLERK_SECRET_KEY is missing: reconciliation with Clerk is disabled until it is set " +
-        "(Clerk dashboard > API keys > Secret key)",
-    );
-  } else if (!/^sk_(test|live)_\S+$/.test(secretKey)) {
-    problems.push("CLERK_SECRET_KEY must be a Clerk secret key, sk_test_... or sk_live_...");
-  }
-
-  const apiUrl = optional(env.CLERK_API_URL) ?? DEFAULT_CLERK_API_URL;
-  if (!isUrl(apiUrl)) problems.push("CLERK_API_URL must be an http(s) URL");
-
-  const cron = optional(env.CLERK_RECONCILE_CRON) ?? DEFAULT_RECONCILE_CRON;
-  const off = cron.toLowerCase() === "off";
-  if (!off && !CRON.test(cron)) {
-    problems.push(
-      'CLERK_RECONCILE_CRON must be a cron schedule such as "TZ=UTC 0 3 * * *", or off',
-    );
-  }
-
-  const rawBudget = optional(env.CLERK_API_REQUEST_BUDGET) ?? DEFAULT_REQUEST_BUDGET;
-  const budget = parseBudget(rawBudget);
-  if (!budget) {
-    problems.push(
-      "CLERK_API_REQUEST_BUDGET must be <requests>/<period> such as 50/10s, " +
-        "with 1 to 10000 requests in 1 ms to 60 m",
-    );
-  }
-
-  return group(problems, () => ({
-    secretKey: secretKey!,
-    apiUrl: apiUrl.replace(/\/+$/, ""),
-    reconcileCron: off ? undefined : cron,
-    requestBudget: budget!,
+  return parseGroup(schema, env, (value) => ({
+    secretKey: value.CLERK_SECRET_KEY,
+    apiUrl: value.CLERK_API_URL,
+    reconcileCron: value.CLERK_RECONCILE_CRON,
+    requestBudget: value.CLERK_API_REQUEST_BUDGET,
   }));
 }
 

@@ -12,7 +12,7 @@
  * them. `SUPABASE_URL` is no signal: a hosted project's URL is also what a
  * developer without Docker uses as the local database (see the README).
  */
-import type { Env } from "./_schema.ts";
+import { BOOLEAN_WORDS, type Env, isUrl, optional, type SettingsGroup } from "./_schema.ts";
 
 /** Variables the hosted runtime sets, first the most specific. */
 export const HOSTED_RUNTIME_VARIABLES = ["SB_REGION", "SB_EXECUTION_ID", "DENO_DEPLOYMENT_ID"];
@@ -48,17 +48,35 @@ export function localOnlySecretProblem(
     "INNGEST_DEV=1 on a local machine: set a real one (see .env.production.example)";
 }
 
-const TRUE = ["1", "true", "yes", "on"];
-
 /** The variable that says the function is deployed, or `undefined` when none does. */
 export function deployedSignal(env: Env): string | undefined {
-  return HOSTED_RUNTIME_VARIABLES.find((name) => (env[name] ?? "").trim() !== "");
+  return HOSTED_RUNTIME_VARIABLES.find((name) => optional(env[name]) !== undefined);
+}
+
+/** What `INNGEST_DEV` says; the one place that reads it. */
+export interface InngestDevValue {
+  readonly mode: "dev" | "cloud";
+  /** The Dev Server's URL, when `INNGEST_DEV` is one. */
+  readonly url?: string;
+}
+
+/**
+ * Reads `INNGEST_DEV`: unset or a false value is cloud mode, a true value or
+ * the Dev Server's URL is dev mode; anything else is `undefined` (invalid).
+ */
+export function readInngestDev(env: Env): InngestDevValue | undefined {
+  const value = optional(env.INNGEST_DEV);
+  if (value === undefined) return { mode: "cloud" };
+  if (isUrl(value)) return { mode: "dev", url: value };
+  const word = value.toLowerCase();
+  if (BOOLEAN_WORDS.true.includes(word)) return { mode: "dev" };
+  if (BOOLEAN_WORDS.false.includes(word)) return { mode: "cloud" };
+  return undefined;
 }
 
 /** Whether `INNGEST_DEV` asks for dev mode: a true value or the Dev Server's URL. */
 export function devModeRequested(env: Env): boolean {
-  const value = (env.INNGEST_DEV ?? "").trim();
-  return TRUE.includes(value.toLowerCase()) || /^https?:\/\//i.test(value);
+  return readInngestDev(env)?.mode === "dev";
 }
 
 /**
@@ -76,4 +94,15 @@ export function devModeRefusal(env: Env): string | undefined {
 /** Whether dev mode is on and allowed: requested, and not deployed. */
 export function devModeAllowed(env: Env): boolean {
   return devModeRequested(env) && deployedSignal(env) === undefined;
+}
+
+/** Turns a valid group invalid when it holds the local-only secret of `name` outside dev mode. */
+export function refuseLocalOnly<T>(
+  group: SettingsGroup<T>,
+  name: keyof typeof LOCAL_ONLY_SECRETS,
+  secrets: (value: T) => readonly string[],
+  env: Env,
+): SettingsGroup<T> {
+  const problem = group.ok ? localOnlySecretProblem(name, secrets(group.value), env) : undefined;
+  return problem ? { ok: false, problems: [problem] } : group;
 }

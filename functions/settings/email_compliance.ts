@@ -8,8 +8,15 @@
  * Clerk webhook never depends on them.
  */
 import { z } from "zod";
-import type { Env, SettingsGroup } from "./_schema.ts";
-import { localOnlySecretProblem } from "./deployment.ts";
+import {
+  decodedLength,
+  type Env,
+  isSvixSecret,
+  parseGroup,
+  secretList,
+  type SettingsGroup,
+} from "./_schema.ts";
+import { refuseLocalOnly } from "./deployment.ts";
 
 /** Settings of the unsubscribe links and route. */
 export interface UnsubscribeSettings {
@@ -34,18 +41,6 @@ export const EMAIL_COMPLIANCE_SETTING_NAMES = [
 
 /** Fewest bytes an unsubscribe secret must decode to. */
 export const MIN_UNSUBSCRIBE_SECRET_BYTES = 32;
-
-const present = (value: string | undefined) => value?.trim() || undefined;
-
-const secretList = (
-  name: string,
-  missing: string,
-  each: (secret: string) => boolean,
-  shape: string,
-) =>
-  z.string({ error: `${name} is missing: ${missing}` })
-    .transform((raw) => raw.split(/\s+/))
-    .refine((secrets) => secrets.every(each), { error: `${name} must be ${shape}` });
 
 const publicUrl = z.string({
   error: "PUBLIC_FUNCTION_URL is missing: the function's public URL, the base of unsubscribe links",
@@ -76,7 +71,7 @@ const resendWebhookSchema = z.object({
   RESEND_WEBHOOK_SECRET: secretList(
     "RESEND_WEBHOOK_SECRET",
     "copy the signing secret (whsec_...) of the Resend webhook",
-    (secret) => secret.startsWith("whsec_") && decodedLength(secret.slice(6)) > 0,
+    isSvixSecret,
     "one or more whsec_<base64> secrets separated by spaces",
   ),
 });
@@ -96,39 +91,4 @@ export function parseResendWebhookSettings(env: Env): SettingsGroup<ResendWebhoo
     signingSecrets: value.RESEND_WEBHOOK_SECRET,
   }));
   return refuseLocalOnly(group, "RESEND_WEBHOOK_SECRET", (value) => value.signingSecrets, env);
-}
-
-/** Turns a valid group invalid when it holds the local-only secret outside dev mode. */
-function refuseLocalOnly<T>(
-  group: SettingsGroup<T>,
-  name: "UNSUBSCRIBE_SECRET" | "RESEND_WEBHOOK_SECRET",
-  secrets: (value: T) => readonly string[],
-  env: Env,
-): SettingsGroup<T> {
-  const problem = group.ok ? localOnlySecretProblem(name, secrets(group.value), env) : undefined;
-  return problem ? { ok: false, problems: [problem] } : group;
-}
-
-function parseGroup<S extends z.ZodObject, T>(
-  schema: S,
-  env: Env,
-  build: (value: z.output<S>) => T,
-): SettingsGroup<T> {
-  const input = Object.fromEntries(
-    Object.keys(schema.shape).map((name) => [name, present(env[name])]),
-  );
-  const result = schema.safeParse(input);
-  if (result.success) return { ok: true, value: build(result.data) };
-  // The messages are ours and name the variable; zod's own never echo values.
-  return { ok: false, problems: result.error.issues.map((issue) => issue.message) };
-}
-
-/** Bytes that base64 or base64url text decodes to, or 0 when it is not base64. */
-function decodedLength(text: string): number {
-  const normalized = text.replace(/-/g, "+").replace(/_/g, "/");
-  try {
-    return atob(normalized.padEnd(Math.ceil(normalized.length / 4) * 4, "=")).length;
-  } catch {
-    return 0;
-  }
 }

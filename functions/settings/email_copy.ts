@@ -8,7 +8,7 @@
  * address (CAN-SPAM); every other one has a default.
  */
 import { z } from "zod";
-import type { Env } from "./_schema.ts";
+import { type Env, optional } from "./_schema.ts";
 
 /** What the email copy reads, validated. */
 export interface EmailCopySettings {
@@ -68,7 +68,7 @@ export function parseEmailCopy(
   context: EmailCopyContext,
 ): { problems: string[]; value?: EmailCopySettings } {
   const problems: string[] = [];
-  const read = (name: (typeof EMAIL_COPY_SETTING_NAMES)[number]) => env[name]?.trim() || undefined;
+  const read = (name: (typeof EMAIL_COPY_SETTING_NAMES)[number]) => optional(env[name]);
   const check = <T>(name: string, schema: z.ZodType<T>, raw: string, rule: string) => {
     const parsed = schema.safeParse(raw);
     if (!parsed.success) problems.push(`${name} ${rule}`);

@@ -1,7 +1,8 @@
 /**
  * Settings of the health route: the token that unlocks its details.
  */
-import type { Env, SettingsGroup } from "./_schema.ts";
+import { z } from "zod";
+import { type Env, parseGroup, type SettingsGroup } from "./_schema.ts";
 
 /** Settings of `/health`. */
 export interface HealthSettings {
@@ -12,23 +13,26 @@ export interface HealthSettings {
   readonly tokens: readonly string[];
 }
 
+/** The variables of the group. */
+export const HEALTH_SETTING_NAMES = ["HEALTH_TOKEN"] as const;
+
 /** Shortest accepted HEALTH_TOKEN: long enough that guessing it is hopeless. */
 export const MIN_HEALTH_TOKEN_LENGTH = 32;
+
+const schema = z.object({
+  HEALTH_TOKEN: z.string()
+    .transform((raw) => raw.split(/\s+/))
+    .refine((tokens) => tokens.every((token) => token.length >= MIN_HEALTH_TOKEN_LENGTH), {
+      error: `HEALTH_TOKEN must be at least ${MIN_HEALTH_TOKEN_LENGTH} characters: ` +
+        "deno task secret --token prints one",
+    })
+    .default([]),
+});
 
 /**
  * Parses HEALTH_TOKEN: one token, or "new old" during a rotation. Never
  * throws; problems name the variable, never its value.
  */
 export function parseHealth(env: Env): SettingsGroup<HealthSettings> {
-  const tokens = env.HEALTH_TOKEN?.trim().split(/\s+/).filter(Boolean) ?? [];
-  if (tokens.some((token) => token.length < MIN_HEALTH_TOKEN_LENGTH)) {
-    return {
-      ok: false,
-      problems: [
-        `HEALTH_TOKEN must be at least ${MIN_HEALTH_TOKEN_LENGTH} characters: ` +
-        "deno task secret --token prints one",
-      ],
-    };
-  }
-  return { ok: true, value: { tokens } };
+  return parseGroup(schema, env, (value) => ({ tokens: value.HEALTH_TOKEN }));
 }

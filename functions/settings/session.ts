@@ -13,7 +13,15 @@
  *   CORS grant. Default: the origin of `APP_URL` (when that is invalid, the
  *   email group already reports it, and no origin is granted).
  */
-import { type Env, group, optional, type SettingsGroup } from "./_schema.ts";
+import { z } from "zod";
+import { type Env, parseGroup, type SettingsGroup } from "./_schema.ts";
+
+/** The variables of the group. */
+export const SESSION_SETTING_NAMES = [
+  "CLERK_JWT_KEY",
+  "CLERK_AUTHORIZED_PARTIES",
+  "CORS_ALLOWED_ORIGINS",
+] as const;
 
 /** Settings of `POST /clerk-events/users/me/sync`. */
 export interface SessionSettings {
@@ -78,40 +86,46 @@ function originOf(value: string | undefined): string | undefined {
   }
 }
 
-function list(value: string | undefined): string[] {
-  return (value ?? "").split(/[\s,]+/).filter(Boolean);
-}
+/** Origins separated by spaces or commas, each checked by {@link isOrigin}. */
+const origins = (name: string) =>
+  z.string()
+    .transform((raw) => raw.split(/[\s,]+/).filter(Boolean))
+    .refine((values) => values.every(isOrigin), {
+      error: `${name} must be origins separated by spaces, such as ` +
+        "https://app.example.com (scheme and host, no path)",
+    })
+    .default([]);
+
+const schema = z.object({
+  CLERK_JWT_KEY: z.string().transform((raw, ctx) => {
+    const pem = normalizePem(raw);
+    if (!pem) {
+      ctx.addIssue({
+        code: "custom",
+        message: "CLERK_JWT_KEY must be the PEM public key from Clerk's dashboard " +
+          "(-----BEGIN PUBLIC KEY-----...), or be left empty to use the JWKS",
+      });
+    }
+    return pem;
+  }).optional(),
+  CLERK_AUTHORIZED_PARTIES: origins("CLERK_AUTHORIZED_PARTIES"),
+  CORS_ALLOWED_ORIGINS: origins("CORS_ALLOWED_ORIGINS"),
+  // Read for its default only: the email group reports a bad APP_URL.
+  APP_URL: z.string().optional(),
+});
 
 /** Parses the session group from `env`. Never throws. */
 export function parseSessionSettings(env: Env): SettingsGroup<SessionSettings> {
-  const problems: string[] = [];
-
-  const rawKey = optional(env.CLERK_JWT_KEY);
-  const jwtKey = rawKey ? normalizePem(rawKey) : undefined;
-  if (rawKey && !jwtKey) {
-    problems.push(
-      "CLERK_JWT_KEY must be the PEM public key from Clerk's dashboard " +
-        "(-----BEGIN PUBLIC KEY-----...), or be left empty to use the JWKS",
-    );
-  }
-
-  const authorizedParties = list(env.CLERK_AUTHORIZED_PARTIES);
-  if (!authorizedParties.every(isOrigin)) {
-    problems.push(
-      "CLERK_AUTHORIZED_PARTIES must be origins separated by spaces, such as " +
-        "https://app.example.com (scheme and host, no path)",
-    );
-  }
-
-  const explicit = list(env.CORS_ALLOWED_ORIGINS);
-  if (!explicit.every(isOrigin)) {
-    problems.push(
-      "CORS_ALLOWED_ORIGINS must be origins separated by spaces, such as " +
-        "https://app.example.com (scheme and host, no path)",
-    );
-  }
-  const fallback = originOf(optional(env.APP_URL));
-  const corsAllowedOrigins = explicit.length ? explicit : fallback ? [fallback] : [];
-
-  return group(problems, () => ({ jwtKey, authorizedParties, corsAllowedOrigins }));
+  return parseGroup(schema, env, (value) => {
+    const fallback = originOf(value.APP_URL);
+    return {
+      jwtKey: value.CLERK_JWT_KEY,
+      authorizedParties: value.CLERK_AUTHORIZED_PARTIES,
+      corsAllowedOrigins: value.CORS_ALLOWED_ORIGINS.length
+        ? value.CORS_ALLOWED_ORIGINS
+        : fallback
+        ? [fallback]
+        : [],
+    };
+  });
 }
