@@ -4,18 +4,18 @@
  * The port is not the Supabase stack's (54321 to 54324 and their neighbours)
  * nor the Inngest Dev Server's (8288, 8289), so all three run side by side.
  *
- * The environment is the repo's `.env` (if there is one) with the process
- * environment on top, so a variable exported in the shell wins over the file.
- * `CLERK_EVENTS_ENV_FILE` names another file; set it to an empty string to
- * read no file at all, as the tests do so that a developer's `.env` cannot
- * leak into them. `PORT` changes the port (default 8930).
+ * The task runs with `--env-file=.env`: Deno loads the repo's `.env` (if
+ * there is one) under the process environment, so a variable exported in the
+ * shell wins over the file. The tests run this script without the flag, so
+ * that a developer's `.env` cannot leak into them. `PORT` changes the port
+ * (default 8930).
  *
  * The server stops cleanly on SIGINT (Ctrl+C) and SIGTERM.
  */
 import { type App, createApp } from "../functions/app.ts";
 import { eventApiUrl } from "../functions/inngest/client.ts";
 import { formatBanner, routeUrl } from "./banner.ts";
-import { loadEnv } from "./dotenv.ts";
+import { envFileNote } from "./env_file.ts";
 
 /** The port `deno task dev` listens on without `PORT`. */
 export const DEFAULT_PORT = 8930;
@@ -33,7 +33,8 @@ export function parsePort(raw: string | undefined): number {
 }
 
 async function main(): Promise<void> {
-  const { env, note } = await loadEnv(Deno.env.toObject(), new URL("../.env", import.meta.url));
+  const env = Deno.env.toObject();
+  const note = await envFileNote();
   const port = parsePort(env.PORT);
   let app: App | undefined;
   let ready: (origin: string) => void = () => {};

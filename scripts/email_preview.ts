@@ -17,7 +17,7 @@
 import { createUnsubscribeLinks } from "../functions/email/list_unsubscribe.ts";
 import { parseSettings } from "../functions/settings.ts";
 import { parseUnsubscribeSettings } from "../functions/settings/email_compliance.ts";
-import { loadEnv } from "./dotenv.ts";
+import { envFileNote } from "./env_file.ts";
 import {
   PREVIEW_SAMPLE_ENV,
   PREVIEW_UNSUBSCRIBE,
@@ -31,7 +31,8 @@ const outDir = outIndex >= 0 && Deno.args[outIndex + 1]
   ? new URL(`${Deno.args[outIndex + 1].replace(/\/?$/, "/")}`, `file://${Deno.cwd()}/`)
   : new URL("../.email-preview/", import.meta.url);
 
-const { env, note } = await loadEnv(Deno.env.toObject(), new URL("../.env", import.meta.url));
+const env = Deno.env.toObject();
+const note = await envFileNote();
 const sampled = Object.keys(PREVIEW_SAMPLE_ENV).filter((name) => !env[name]?.trim());
 const settings = parseSettings({
   ...env,

@@ -4,8 +4,8 @@
  * `--dry-run` the run counts what it would change in `public.users` without
  * writing to it. The counts land in `public.clerk_sync_runs`.
  *
- * The Inngest settings come from the environment or the repo's `.env` (see
- * `dev.ts` for `CLERK_EVENTS_ENV_FILE`): `INNGEST_EVENT_KEY`, or
+ * The Inngest settings come from the environment, which the task loads from
+ * the repo's `.env` (`--env-file`): `INNGEST_EVENT_KEY`, or
  * `INNGEST_DEV=1` for the Dev Server. Keys are never printed.
  *
  * Exit codes: 0 when Inngest accepted the event, 1 when it did not, 2 for a
@@ -16,7 +16,6 @@ import { reconcileRequested } from "../functions/inngest/events.ts";
 import { createInngestClient } from "../functions/inngest/client.ts";
 import { createLogger } from "../functions/util/log.ts";
 import { parseSettings } from "../functions/settings.ts";
-import { loadEnv } from "./dotenv.ts";
 
 const USAGE = `Usage: deno task reconcile [--dry-run]
 
@@ -70,6 +69,6 @@ export async function main(args: string[], env: Record<string, string>): Promise
 }
 
 if (import.meta.main) {
-  const { env } = await loadEnv(Deno.env.toObject(), new URL("../.env", import.meta.url));
+  const env = Deno.env.toObject();
   Deno.exit(await main(Deno.args, env));
 }

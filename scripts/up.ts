@@ -17,7 +17,7 @@ import { eventApiUrl } from "../functions/inngest/client.ts";
 import { parseSettings } from "../functions/settings.ts";
 import { routeUrl } from "./banner.ts";
 import { parsePort } from "./dev.ts";
-import { loadEnv } from "./dotenv.ts";
+import { withoutEnvFile } from "./env_file.ts";
 
 const REPO_ROOT = new URL("../", import.meta.url);
 
@@ -132,13 +132,13 @@ async function untilAnswers(url: string, devServer: Child): Promise<void> {
 async function devCommand(): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", REPO_ROOT)));
   const [, ...args] = String(config.tasks.dev).split(/\s+/);
-  return args;
+  // The function gets this process's environment, .env included, whole.
+  return withoutEnvFile(args);
 }
 
 async function main(): Promise<number> {
   const processEnv = Deno.env.toObject();
-  const { env } = await loadEnv(processEnv, new URL(".env", REPO_ROOT));
-  const port = parsePort(env.PORT);
+  const port = parsePort(processEnv.PORT);
   const serveUrl = routeUrl(`http://127.0.0.1:${port}`, "inngest");
 
   const docker = await dockerRuns();
@@ -203,7 +203,7 @@ async function main(): Promise<number> {
     "-u",
     serveUrl,
   ]);
-  const inngest = parseSettings(env).inngest;
+  const inngest = parseSettings(processEnv).inngest;
   if (inngest.ok && inngest.value.mode === "dev") {
     await untilAnswers(eventApiUrl(inngest.value), devServer);
   }

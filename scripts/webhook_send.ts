@@ -3,8 +3,8 @@
  * and POSTs them to the function, to try it locally without Clerk.
  *
  * The secret comes from `--secret`, or else from CLERK_WEBHOOK_SIGNING_SECRET
- * in the environment or the repo's `.env` (see `dev.ts` for
- * `CLERK_EVENTS_ENV_FILE`). Secrets are never printed.
+ * in the environment, which the task loads from the repo's `.env`
+ * (`--env-file`). Secrets are never printed.
  *
  * A `--file` payload is sent as it is, except that `--user-id` replaces
  * `data.id`. Built-in payloads get a new user id per delivery unless
@@ -23,7 +23,6 @@ import {
   newMessageId,
   signDelivery,
 } from "./clerk_payloads.ts";
-import { loadEnv } from "./dotenv.ts";
 import { DEFAULT_PORT } from "./dev.ts";
 
 /** Where `deno task dev` serves the webhook route on `port`. */
@@ -85,7 +84,7 @@ function positiveInteger(raw: string | undefined, flag: string): number {
   return value;
 }
 
-async function parseOptions(args: string[]): Promise<Options | undefined> {
+function parseOptions(args: string[]): Options | undefined {
   let values;
   try {
     ({ values } = parseArgs({
@@ -117,7 +116,7 @@ async function parseOptions(args: string[]): Promise<Options | undefined> {
       `Cannot send webhook: --type must be one of ${CLERK_EVENT_TYPES.join(", ")}`,
     );
   }
-  const { env } = await loadEnv(Deno.env.toObject(), new URL("../.env", import.meta.url));
+  const env = Deno.env.toObject();
   const port = env.PORT?.trim();
   const url = values.url ?? (port ? defaultUrl(port) : DEFAULT_URL);
   try {
@@ -306,7 +305,7 @@ function explain(outcomes: Outcome[], url: string): string | undefined {
 async function main(args: string[]): Promise<number> {
   let options: Options | undefined;
   try {
-    options = await parseOptions(args);
+    options = parseOptions(args);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     console.error(`${error.message}\nRun with --help to see the options.`);

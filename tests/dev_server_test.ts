@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { BANNER_END } from "../scripts/banner.ts";
+import { envFileNote } from "../scripts/env_file.ts";
 import { newMessageId, signedRequest, TEST_SECRET } from "./support/clerk.ts";
 import { TEST_HEALTH_TOKEN, TEST_SERVICE_KEY, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
 import { startEventApi } from "./support/event_api.ts";
@@ -18,15 +19,15 @@ interface DevServer {
 }
 
 /**
- * Starts `deno task dev` with exactly `settings` (and no `.env` file: an
- * empty CLERK_EVENTS_ENV_FILE) and waits for its banner, which it prints
+ * Starts `deno task dev` with exactly `settings` (and no `.env` file: the
+ * task's command line without `--env-file`) and waits for its banner, which it prints
  * once it listens.
  */
 async function startDevServer(settings: Record<string, string | undefined>): Promise<DevServer> {
   const port = freePort();
   const env: Record<string, string> = { ...shellEnv(), NO_COLOR: "1" };
   for (const [name, value] of Object.entries(settings)) if (value !== undefined) env[name] = value;
-  Object.assign(env, { PORT: String(port), CLERK_EVENTS_ENV_FILE: "" });
+  Object.assign(env, { PORT: String(port) });
   const running = start(Deno.execPath(), await taskArgs("dev"), env);
   try {
     await waitFor(
@@ -47,6 +48,7 @@ Deno.test("deno task dev serves the function locally until it is stopped", async
   const api = startEventApi();
   const sql = await connect();
   const postgrest = startPostgrest(sql);
+  const envNote = await envFileNote();
   let server: DevServer | undefined;
   try {
     server = await startDevServer(testEnv({
@@ -120,7 +122,10 @@ Deno.test("deno task dev serves the function locally until it is stopped", async
         ),
       );
       assert.match(output, /Status: ready \(GET .* answers 200\)/);
-      assert.match(output, /CLERK_EVENTS_ENV_FILE is empty: using the process environment only/);
+      assert.ok(
+        output.includes(envNote),
+        `the banner says where the settings come from: ${envNote}`,
+      );
       assert.match(output, /Required now: nothing missing/);
       for (const secret of [TEST_SECRET, TEST_SIGNING_KEY, TEST_SERVICE_KEY, "test-event-key"]) {
         assert.ok(!output.includes(secret), "no setting's value is printed");
@@ -172,7 +177,7 @@ Deno.test("deno task dev on a busy port says which port and how to change it, in
   const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
     const env: Record<string, string> = { ...shellEnv(), NO_COLOR: "1" };
-    Object.assign(env, { PORT: String(busy.addr.port), CLERK_EVENTS_ENV_FILE: "" });
+    Object.assign(env, { PORT: String(busy.addr.port) });
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
       args: await taskArgs("dev"),
       cwd: REPO_ROOT,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createApp } from "../functions/app.ts";
-import { parseDotenv } from "../scripts/dotenv.ts";
+import { readEnvFile } from "./support/env_file.ts";
 import { type Env, parseSettings, SETTING_NAMES } from "../functions/settings.ts";
 import { captureLogs, healthDetailsRequest, testEnv } from "./support/env.ts";
 
@@ -21,9 +21,7 @@ function problems(overrides: Env): string[] {
 
 Deno.test("the email copy settings are validated with the email group", async (t) => {
   await t.step(".env.example lists exactly the settings /health reports", async () => {
-    const example = parseDotenv(
-      await Deno.readTextFile(new URL("../.env.example", import.meta.url)),
-    );
+    const example = await readEnvFile(new URL("../.env.example", import.meta.url));
     assert.deepEqual(Object.keys(example).sort(), [...SETTING_NAMES].sort());
     assert.ok(SETTING_NAMES.includes("EMAIL_POSTAL_ADDRESS"));
     assert.ok(SETTING_NAMES.includes("UPGRADE_URL"));

@@ -18,7 +18,7 @@ async function preview(env: Record<string, string>) {
   const out = await Deno.makeTempDir({ prefix: "email_preview_" });
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-env", "--allow-read", "--allow-write", SCRIPT, "--out", out],
-    env: { ...cacheEnv(), CLERK_EVENTS_ENV_FILE: "", NO_COLOR: "1", ...env },
+    env: { ...cacheEnv(), NO_COLOR: "1", ...env },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",

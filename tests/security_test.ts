@@ -18,7 +18,7 @@ import {
 } from "./support/inngest_cloud.ts";
 import { withPostgrest } from "./support/postgrest.ts";
 import { userRow, usersStoreAt } from "./support/users.ts";
-import { parseDotenv } from "../scripts/dotenv.ts";
+import { readEnvFile } from "./support/env_file.ts";
 import { hasBearer } from "../functions/http/bearer.ts";
 import { type Env, parseSettings } from "../functions/settings.ts";
 import {
@@ -303,7 +303,7 @@ function functionIds(): string[] {
 
 Deno.test("a deployed function started with the local .env refuses dev mode and runs nothing unsigned", async (t) => {
   const recorder = startRecorder();
-  const local = parseDotenv(await Deno.readTextFile(new URL("../.env.example", import.meta.url)));
+  const local = await readEnvFile(new URL("../.env.example", import.meta.url));
   // `supabase secrets set --env-file .env` with the local file: everything in
   // it, plus what the platform injects, with every service pointed at a recorder.
   const env = {
@@ -415,7 +415,7 @@ Deno.test("a deployed function started with the local .env refuses dev mode and 
 
 Deno.test("the same function on a developer's machine keeps dev mode (the refusal is what stops it)", async () => {
   const recorder = startRecorder();
-  const local = parseDotenv(await Deno.readTextFile(new URL("../.env.example", import.meta.url)));
+  const local = await readEnvFile(new URL("../.env.example", import.meta.url));
   const { running, origin } = await startEntrypoint({
     ...local,
     SUPABASE_URL: recorder.url,
@@ -554,7 +554,7 @@ Deno.test("every local-only secret of .env.example is refused outside local dev 
     UNSUBSCRIBE_SECRET: "unsubscribe",
     RESEND_WEBHOOK_SECRET: "resendWebhook",
   } as const;
-  const example = parseDotenv(await Deno.readTextFile(new URL("../.env.example", import.meta.url)));
+  const example = await readEnvFile(new URL("../.env.example", import.meta.url));
   for (const [name, secret] of Object.entries(LOCAL_ONLY_SECRETS)) {
     const group = groupOf[name as keyof typeof groupOf];
     await t.step(`${name}: .env.example ships it`, () => {

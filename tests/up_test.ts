@@ -67,7 +67,6 @@ async function up(
     HOME: Deno.env.get("HOME") ?? "/root",
     NO_COLOR: "1",
     PORT: String(port),
-    CLERK_EVENTS_ENV_FILE: "",
   };
   const denoDir = Deno.env.get("DENO_DIR");
   if (denoDir) env.DENO_DIR = denoDir;

@@ -51,7 +51,7 @@ async function runSender(args: string[], env: Record<string, string> = {}) {
       ...args,
     ],
     cwd: REPO_ROOT,
-    env: { CLERK_EVENTS_ENV_FILE: "", NO_COLOR: "1", ...env },
+    env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -5,6 +5,7 @@
 import { fileURLToPath } from "node:url";
 import { SETTING_NAMES } from "../../functions/settings.ts";
 import { scanLogText } from "./env.ts";
+import { withoutEnvFile } from "../../scripts/env_file.ts";
 
 /** The repository the tests run in. */
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -100,7 +101,8 @@ export async function taskArgs(name: string): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}/deno.json`));
   const [deno, ...args] = String(config.tasks[name]).split(/\s+/);
   if (deno !== "deno") throw new Error(`Task ${name} does not start with deno`);
-  return args;
+  // Without --env-file: a developer's .env must not leak into the tests.
+  return withoutEnvFile(args);
 }
 
 /** Whether process `pid` is still alive. */
@@ -115,7 +117,7 @@ export function alive(pid: number): boolean {
 
 /** The environment of this process without the app's settings: what a new user's shell has. */
 export function shellEnv(): Record<string, string> {
-  const names = new Set<string>([...SETTING_NAMES, "PORT", "CLERK_EVENTS_ENV_FILE"]);
+  const names = new Set<string>([...SETTING_NAMES, "PORT"]);
   return Object.fromEntries(
     Object.entries(Deno.env.toObject()).filter(([name]) => !names.has(name)),
   );
