@@ -42,6 +42,7 @@ import { createDeleteUserFunction } from "./workflows/delete_user.ts";
 import { createOnboardingFunction } from "./workflows/onboarding_emails.ts";
 import { createReconcileFunction } from "./workflows/reconcile_users.ts";
 import { createSyncUserFunction } from "./workflows/sync_user.ts";
+import { wireNewsletter } from "./newsletter/wiring.ts";
 
 /** Options for {@link createApp}; all optional, for tests and benchmarks. */
 export interface AppOptions {
@@ -113,6 +114,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     fetch: options.fetch,
   });
 
+  const newsletter = wireNewsletter({ settings, services, inngest, logger, fetch: options.fetch });
   const functions = inngest
     ? [
       createSyncUserFunction(inngest, { users, logger }),
@@ -137,6 +139,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         cron: settings.clerkApi.ok ? settings.clerkApi.value.reconcileCron : undefined,
         ...options.reconcile,
       }),
+      ...newsletter.functions,
     ]
     : [];
 
@@ -161,6 +164,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         preferences,
         logger,
         appName: settings.email.ok ? settings.email.value.appName : undefined,
+        afterOptOut: newsletter.requestUnsubscribe,
       })
       : unavailable([settings.unsubscribe, settings.database]),
     "resend-webhook": settings.resendWebhook.ok && settings.database.ok
@@ -171,6 +175,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         maxBodyBytes: options.maxBodyBytes,
       })
       : unavailable([settings.resendWebhook, settings.database]),
+    "mailchimp-webhook": newsletter.mailchimpWebhook,
     health: createHealthHandler({
       settings,
       appId: APP_ID,

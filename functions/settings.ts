@@ -26,6 +26,12 @@ import { devModeRefusal, localOnlySecretProblem } from "./settings/deployment.ts
 import { type HealthSettings, parseHealth } from "./settings/health.ts";
 import { type ClerkApiSettings, parseClerkApi } from "./settings/clerk_api.ts";
 import { parseSessionSettings, type SessionSettings } from "./settings/session.ts";
+import {
+  NEWSLETTER_SETTING_NAMES,
+  type NewsletterSettings,
+  parseNewsletterSettings,
+} from "./settings/newsletter.ts";
+import type { FeatureGroup } from "./settings/features.ts";
 
 export { type Env, group, isUrl, optional, type SettingsGroup } from "./settings/_schema.ts";
 
@@ -81,6 +87,8 @@ export interface Settings {
   readonly health: SettingsGroup<HealthSettings>;
   readonly clerkApi: SettingsGroup<ClerkApiSettings>;
   readonly session: SettingsGroup<SessionSettings>;
+  /** Optional: `undefined` while the newsletter is off. */
+  readonly newsletter: FeatureGroup<NewsletterSettings>;
   readonly presence: Readonly<Record<string, "present" | "missing">>;
 }
 
@@ -116,6 +124,7 @@ export const SETTING_NAMES = [
   "CLERK_JWT_KEY",
   "CLERK_AUTHORIZED_PARTIES",
   "CORS_ALLOWED_ORIGINS",
+  ...NEWSLETTER_SETTING_NAMES,
 ] as const;
 
 const INNGEST_ENV_NAMES = SETTING_NAMES.filter((name) => name.startsWith("INNGEST_"));
@@ -149,6 +158,7 @@ export function parseSettings(env: Env): Settings {
     health: parseHealth(env),
     clerkApi: parseClerkApi(env),
     session: parseSessionSettings(env),
+    newsletter: parseNewsletterSettings(env),
     presence,
   };
 }
@@ -180,6 +190,7 @@ export function allProblems(settings: Settings): string[] {
     "health",
     "clerkApi",
     "session",
+    "newsletter",
   ];
   return groups.flatMap((name) => {
     const group = settings[name] as SettingsGroup<unknown>;
