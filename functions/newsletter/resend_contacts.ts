@@ -11,7 +11,6 @@
 import { Resend } from "resend";
 import {
   errorKind,
-  type NewsletterContact,
   type NewsletterProvider,
   ProviderError,
   retryAfterMs,
