@@ -43,6 +43,7 @@ async function withNewsletter(
   provider: ProviderName | "off",
   fn: (w: World) => Promise<void>,
   env: Env = {},
+  engineOptions: { parallelism?: number } = {},
 ) {
   await withPostgrest(async (sql, postgrest) => {
     const clock = simClock();
@@ -70,6 +71,7 @@ async function withNewsletter(
         handler: app.handler,
         signingKey: TEST_SIGNING_KEY,
         clock,
+        ...engineOptions,
       });
       await fn({ sql, app, engine, clock, mailchimp, resend, events });
     } finally {
@@ -611,6 +613,45 @@ Deno.test("the providers' 429 waits for their retry-after, and 500 is retried", 
       ]);
       assert.ok(calls[1].at - calls[0].at >= 7_000, `waited ${calls[1].at - calls[0].at} ms`);
     });
+  });
+});
+
+Deno.test("a burst of sign-ups stays under Mailchimp's 10 concurrent connections", async () => {
+  await withNewsletter(
+    "mailchimp",
+    async (w) => {
+      w.mailchimp.delayMs = 400;
+      const ids = Array.from({ length: 30 }, () => newUserId());
+      await deliver(w.engine, ...ids.map((id) => userEvent("user.created", id, { consent: true })));
+      assert.equal(w.mailchimp.members.size, 30, "every consenting user subscribed");
+      assert.ok(w.mailchimp.maxInFlight <= 8, `${w.mailchimp.maxInFlight} requests at once`);
+      assert.ok(w.mailchimp.maxInFlight > 1, "the runs did overlap");
+    },
+    {},
+    { parallelism: 32 },
+  );
+});
+
+Deno.test("Mailchimp: moving to an address that is already a member", async () => {
+  await withNewsletter("mailchimp", async (w) => {
+    const id = newUserId();
+    const old = `before.${id.toLowerCase()}@example.org`;
+    const taken = `taken.${id.toLowerCase()}@example.org`;
+    await deliver(w.engine, userEvent("user.created", id, { email: old, consent: true }));
+    w.mailchimp.members.set(md5Hash(taken), {
+      email_address: taken,
+      status: "subscribed",
+      merge_fields: {},
+    });
+    const before = w.mailchimp.received.length;
+    await deliver(w.engine, userEvent("user.updated", id, { email: taken, consent: true }));
+    assert.deepEqual(
+      w.mailchimp.received.slice(before).map((r) => `${r.method} ${r.status}`),
+      ["PATCH 400", "PUT 200", "PATCH 200"],
+    );
+    assert.equal(w.mailchimp.members.get(md5Hash(old))?.status, "unsubscribed");
+    assert.equal(w.mailchimp.members.get(md5Hash(taken))?.status, "subscribed");
+    assert.equal((await newsletterRow(w.sql, id)).newsletter_address, taken);
   });
 });
 

@@ -150,6 +150,13 @@ export function createMailchimpProvider(options: MailchimpOptions): NewsletterPr
         await provider.subscribe(contact, { renewed: false });
         return "subscribed";
       }
+      // The new address is already a member ("Member Exists"): subscribe it
+      // as it is, and unsubscribe the old one, which Mailchimp keeps.
+      if (answer.status === 400 && /exists/i.test(String(answer.json.title ?? ""))) {
+        await provider.subscribe(contact, { renewed: false });
+        await provider.unsubscribe(from);
+        return "subscribed";
+      }
       fail(action, answer);
     },
     async unsubscribe(email) {

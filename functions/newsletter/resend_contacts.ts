@@ -9,12 +9,7 @@
  * need it.
  */
 import { Resend } from "resend";
-import {
-  errorKind,
-  type NewsletterProvider,
-  ProviderError,
-  retryAfterMs,
-} from "./provider.ts";
+import { errorKind, type NewsletterProvider, ProviderError, retryAfterMs } from "./provider.ts";
 
 /** Options for {@link createResendContactsProvider}. */
 export interface ResendContactsOptions {

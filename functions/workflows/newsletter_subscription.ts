@@ -42,6 +42,13 @@ import { databaseFailure, parseInput } from "./errors.ts";
 export const NEWSLETTER_FUNCTION_ID = "newsletter-subscription";
 export const NEWSLETTER_SWEEP_FUNCTION_ID = "newsletter-unsubscribe-sweep";
 
+/**
+ * Steps of the function in flight at once, across users: each makes at most
+ * one provider request at a time, so this stays under Mailchimp's 10
+ * concurrent connections, with room for other clients of the account.
+ */
+export const NEWSLETTER_MAX_CONCURRENCY = 8;
+
 /** The sweep's schedule: hourly, off the hour. */
 export const NEWSLETTER_SWEEP_CRON = "TZ=UTC 23 * * * *";
 
@@ -69,7 +76,11 @@ export function createNewsletterFunction(client: Inngest, deps: NewsletterDeps) 
       id: NEWSLETTER_FUNCTION_ID,
       name: "Newsletter subscription",
       triggers: [userCreated, userUpdated, userDeleted, newsletterUnsubscribeRequested],
-      concurrency: { key: "event.data.id", limit: 1 },
+      concurrency: [
+        { key: "event.data.id", limit: 1 },
+        // Mailchimp answers 429 past 10 concurrent connections per account.
+        { limit: NEWSLETTER_MAX_CONCURRENCY },
+      ],
       retries: 10,
     },
     async ({ event, step }) => {
