@@ -43,6 +43,7 @@ import { createDeleteUserFunction } from "./workflows/delete_user.ts";
 import { createOnboardingFunction } from "./workflows/onboarding_emails.ts";
 import { createReconcileFunction } from "./workflows/reconcile_users.ts";
 import { createSyncUserFunction } from "./workflows/sync_user.ts";
+import { wireNewsletter } from "./newsletter/wiring.ts";
 
 /** Options for {@link createApp}; all optional, for tests and benchmarks. */
 export interface AppOptions {
@@ -112,6 +113,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     fetch: options.fetch,
   });
 
+  const newsletter = wireNewsletter({ settings, services, inngest, logger, fetch: options.fetch });
   const functions = inngest
     ? [
       createSyncUserFunction(inngest, { users, logger }),
@@ -136,6 +138,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         cron: settings.clerkApi.ok ? settings.clerkApi.value.reconcileCron : undefined,
         ...options.reconcile,
       }),
+      ...newsletter.functions,
     ]
     : [];
 
@@ -160,6 +163,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         preferences,
         logger,
         appName: settings.email.ok ? settings.email.value.appName : undefined,
+        afterOptOut: newsletter.requestUnsubscribe,
       })
       : unavailable([settings.unsubscribe, settings.database]),
     "resend-webhook": settings.resendWebhook.ok && settings.database.ok
@@ -170,6 +174,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         maxBodyBytes: options.maxBodyBytes,
       })
       : unavailable([settings.resendWebhook, settings.database]),
+    "mailchimp-webhook": newsletter.mailchimpWebhook,
     health: createHealthHandler({
       settings,
       appId: APP_ID,

@@ -38,6 +38,12 @@ import {
   type SessionSettings,
 } from "./settings/session.ts";
 import {
+  NEWSLETTER_SETTING_NAMES,
+  type NewsletterSettings,
+  parseNewsletterSettings,
+} from "./settings/newsletter.ts";
+import type { FeatureGroup } from "./settings/features.ts";
+import {
   parseWebhookSettings,
   WEBHOOK_SETTING_NAMES,
   type WebhookSettings,
@@ -57,6 +63,8 @@ export interface Settings {
   readonly health: SettingsGroup<HealthSettings>;
   readonly clerkApi: SettingsGroup<ClerkApiSettings>;
   readonly session: SettingsGroup<SessionSettings>;
+  /** Optional: `undefined` while the newsletter is off. */
+  readonly newsletter: FeatureGroup<NewsletterSettings>;
   readonly presence: Readonly<Record<string, "present" | "missing">>;
 }
 
@@ -71,6 +79,7 @@ export const SETTING_NAMES = [
   ...HEALTH_SETTING_NAMES,
   ...CLERK_API_SETTING_NAMES,
   ...SESSION_SETTING_NAMES,
+  ...NEWSLETTER_SETTING_NAMES,
 ] as const;
 
 /** Parses every group of settings from `env`. Never throws. */
@@ -88,6 +97,7 @@ export function parseSettings(env: Env): Settings {
     health: parseHealth(env),
     clerkApi: parseClerkApi(env),
     session: parseSessionSettings(env),
+    newsletter: parseNewsletterSettings(env),
     presence,
   };
 }

@@ -28,6 +28,7 @@ const METHODS: Record<Route, string> = {
   health: "GET",
   unsubscribe: "GET, POST",
   "resend-webhook": "POST",
+  "mailchimp-webhook": "GET, POST",
   "users/me/sync": "POST, OPTIONS",
 };
 

@@ -71,6 +71,8 @@ export interface UnsubscribeDeps {
   readonly preferences: () => Promise<EmailPreferencesStore>;
   readonly logger: Logger;
   readonly appName?: string;
+  /** Tells the newsletter's workflow about an opt-out (see `../newsletter/wiring.ts`). */
+  readonly afterOptOut?: (userId: string) => Promise<void>;
 }
 
 /** `GET, POST /clerk-events/unsubscribe`. */

@@ -6,6 +6,12 @@
 /** How a user opted out of marketing email. */
 export type OptOutSource = "one_click" | "page" | "complaint" | "bounce";
 
+/** Who reported a newsletter opt-out that came from the provider's side. */
+export type NewsletterOptOutSource = "mailchimp_unsubscribe" | "mailchimp_cleaned" | "resend";
+
+/** What recording a provider's newsletter opt-out did. */
+export type NewsletterOptOutOutcome = "opted_out" | "already_opted_out" | "unknown";
+
 /** One of Resend's events about an email we sent. */
 export interface DeliveryEvent {
   /** Resend's id of the email (`data.email_id`). */
@@ -35,4 +41,12 @@ export interface EmailPreferencesStore {
   optOut(userId: string, source: OptOutSource): Promise<"opted_out" | "already_opted_out">;
   /** Applies a delivery event to the email it names; the newest event wins. */
   recordEvent(event: DeliveryEvent): Promise<DeliveryEventOutcome>;
+  /**
+   * Records a newsletter opt-out the provider reported, for the subscriber
+   * the provider knows by `address`; `unknown` when there is none.
+   */
+  recordNewsletterOptOut(
+    address: string,
+    source: NewsletterOptOutSource,
+  ): Promise<NewsletterOptOutOutcome>;
 }

@@ -50,20 +50,39 @@ export class InvalidResendEvent extends Error {
   }
 }
 
+/** `contact.updated` with `unsubscribed: true`: the contact left the newsletter. */
+export interface ContactOptOut {
+  /** The contact's address, as Resend knows it. */
+  readonly contactOptOut: string;
+}
+
+const contactDataSchema = z.object({
+  email: z.string().min(1),
+  unsubscribed: z.boolean(),
+});
+
 /**
- * Reads a verified payload. Returns the delivery event it reports, or
- * `{ ignored: type }` for events that are not about an email we sent
- * (contacts, domains, inbound mail). Throws {@link InvalidResendEvent}.
+ * Reads a verified payload. Returns the delivery event it reports, a
+ * contact's opt-out, or `{ ignored: type }` for events that are neither
+ * (other contact events, domains, inbound mail). Throws
+ * {@link InvalidResendEvent}.
  */
 export function toDeliveryEvent(
   payload: unknown,
   summary: (error: z.ZodError) => string,
-): DeliveryEvent | { readonly ignored: string } {
+): DeliveryEvent | ContactOptOut | { readonly ignored: string } {
   const envelope = envelopeSchema.safeParse(payload);
   if (!envelope.success) {
     throw new InvalidResendEvent(`Body is not a Resend event: ${summary(envelope.error)}`);
   }
   const { type, created_at: at, data } = envelope.data;
+  if (type === "contact.updated") {
+    const contact = contactDataSchema.safeParse(data);
+    if (!contact.success) {
+      throw new InvalidResendEvent(`Data of ${type} is not valid: ${summary(contact.error)}`);
+    }
+    return contact.data.unsubscribed ? { contactOptOut: contact.data.email } : { ignored: type };
+  }
   const event = /^email\.([a-z_]+)$/.exec(type)?.[1];
   if (!event || NOT_SENT_EMAIL.has(type)) return { ignored: type };
   const email = emailDataSchema.safeParse(data);

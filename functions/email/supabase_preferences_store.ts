@@ -20,5 +20,7 @@ export function createSupabasePreferencesStore(client: SupabaseClient): EmailPre
         p_at: event.at,
         p_opt_out_source: event.optOut ?? null,
       }),
+    recordNewsletterOptOut: (address, source) =>
+      callRpc(client, "record_newsletter_opt_out", { p_address: address, p_source: source }),
   };
 }

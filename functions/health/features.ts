@@ -5,8 +5,12 @@
  * (settings/features.ts).
  */
 import type { Settings } from "../settings.ts";
+import { describeFeature } from "../settings/features.ts";
+import { NEWSLETTER_OFF_REASON } from "../settings/newsletter.ts";
 
 /** Every optional feature's state, by name. */
-export function optionalFeatures(_settings: Settings): Readonly<Record<string, string>> {
-  return {};
+export function optionalFeatures(settings: Settings): Readonly<Record<string, string>> {
+  return {
+    newsletter: describeFeature(settings.newsletter, NEWSLETTER_OFF_REASON),
+  };
 }

@@ -33,8 +33,20 @@ export async function hasBearer(
   const tokens = (accepted ?? []).filter((token) => token !== "");
   if (!tokens.length || !header) return false;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  const sent = await digest(match?.[1] ?? "");
-  let found = false;
-  for (const token of tokens) found = sameDigest(sent, await digest(token)) || found;
+  const found = await isOneOf(match?.[1] ?? "", tokens);
   return found && match !== null;
+}
+
+/**
+ * Whether `sent` equals one of `accepted`, compared the same way: hashed,
+ * and against every accepted value. Empty accepted values never match.
+ */
+export async function isOneOf(sent: string, accepted: readonly string[]): Promise<boolean> {
+  const digestSent = await digest(sent);
+  let found = false;
+  for (const token of accepted) {
+    if (token === "") continue;
+    found = sameDigest(digestSent, await digest(token)) || found;
+  }
+  return found;
 }

@@ -2,6 +2,8 @@
  * `POST /clerk-events/resend-webhook`: Resend's delivery events, signed with
  * Svix, update the email they name in `public.email_deliveries`; a spam
  * complaint or a permanent bounce also opts the user out of marketing email.
+ * A contact's `contact.updated` with `unsubscribed: true` records their
+ * opt-out of the newsletter (when it runs on Resend's contacts).
  *
  * Verification, the size limit and their answers are the Clerk webhook's
  * (see `signed_delivery.ts`). Events for emails we do not know (other apps
@@ -55,6 +57,25 @@ export function createResendWebhookHandler(options: ResendWebhookOptions) {
     if ("ignored" in event) {
       logger.info("Resend event ignored", { svix_id: svixId, event: event.ignored });
       return json(200, { status: "ignored", id: svixId });
+    }
+    if ("contactOptOut" in event) {
+      let outcome;
+      try {
+        outcome = await (await options.preferences()).recordNewsletterOptOut(
+          event.contactOptOut,
+          "resend",
+        );
+      } catch (error) {
+        logger.error("Resend contact opt-out not recorded", {
+          svix_id: svixId,
+          ...errorFields(error),
+        });
+        throw new HttpError(503, "database_unavailable", "Cannot record the event now; retry", {
+          cause: error,
+        });
+      }
+      logger.info("Resend contact opt-out recorded", { svix_id: svixId, outcome });
+      return json(200, { status: outcome, id: svixId });
     }
 
     let outcome;

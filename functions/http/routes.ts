@@ -15,6 +15,7 @@ export type Route =
   | "health"
   | "unsubscribe"
   | "resend-webhook"
+  | "mailchimp-webhook"
   | "users/me/sync";
 
 const ROUTES: readonly Route[] = [
@@ -23,6 +24,7 @@ const ROUTES: readonly Route[] = [
   "health",
   "unsubscribe",
   "resend-webhook",
+  "mailchimp-webhook",
   "users/me/sync",
 ];
 // A route is one or more lower-case segments, such as `users/me/sync` or

@@ -5,7 +5,9 @@
  *   multipart), as mail clients send it, records the opt-out (`one_click`)
  *   and answers 200: no redirect, no cookie, no other authentication than
  *   the token. The page's own button posts `unsubscribe=page` (`page`).
- *   Repeating either changes nothing.
+ *   Repeating either changes nothing. Either also leaves the newsletter:
+ *   the database records that opt-out too, and `afterOptOut` nudges the
+ *   workflow that tells the provider.
  * - `GET` only shows a page whose button posts the form: link scanners open
  *   every link in an email, so a GET must never unsubscribe.
  * - A missing or invalid token gets a 400 page, and nothing changes.
@@ -24,6 +26,12 @@ export interface UnsubscribeOptions {
   readonly logger: Logger;
   /** Names the sender on the page, when the email settings give it. */
   readonly appName?: string;
+  /**
+   * Called after an opt-out was recorded, to tell the newsletter's provider
+   * soon (the opt-out, recorded in the same transaction, waits in the
+   * database until the provider confirmed it). Never throws.
+   */
+  readonly afterOptOut?: (userId: string) => Promise<void>;
 }
 
 /** Largest form body read: the one-click body is 26 bytes. */
@@ -70,6 +78,7 @@ export function createUnsubscribeHandler(options: UnsubscribeOptions) {
       );
     }
     logger.info("Unsubscribed from marketing email", { user_id: userId, source, outcome });
+    await options.afterOptOut?.(userId);
     return unsubscribePage(
       200,
       "You are unsubscribed",

@@ -45,20 +45,18 @@ export const BOOLEAN_WORDS: {
 };
 
 /**
- * Parses the variables that `schema`'s keys name, each read with
- * {@link optional} (so `NAME=` counts as unset), and builds the group's value
- * from the result. Each zod issue becomes one problem: its message, which
- * the schemas write naming the variable and never its value (zod's own
- * messages do not echo values either).
+ * Parses `env` with `schema`, every variable read with {@link optional} (so
+ * `NAME=` counts as unset), and builds the group's value from the result.
+ * Each zod issue becomes one problem: its message, which the schemas write
+ * naming the variable and never its value (zod's own messages do not echo
+ * values either).
  */
-export function parseGroup<S extends z.ZodObject, T>(
+export function parseGroup<S extends z.ZodType, T = z.output<S>>(
   schema: S,
   env: Env,
-  build: (value: z.output<S>) => T,
+  build: (value: z.output<S>) => T = (value) => value as T,
 ): SettingsGroup<T> {
-  const input = Object.fromEntries(
-    Object.keys(schema.shape).map((name) => [name, optional(env[name])]),
-  );
+  const input = Object.fromEntries(Object.entries(env).map(([name, raw]) => [name, optional(raw)]));
   const result = schema.safeParse(input);
   if (result.success) return { ok: true, value: build(result.data) };
   return { ok: false, problems: result.error.issues.map((issue) => issue.message) };

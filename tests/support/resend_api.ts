@@ -8,6 +8,13 @@
  * It does not do the work it checks: `received` records every request, in
  * order and before any deduplication, with the answer it got, so that tests
  * count what the code under test really sent.
+ *
+ * It also serves Resend's contacts, as the newsletter uses them:
+ * `POST /contacts` (409 when the address exists), `GET`, `PATCH` and
+ * `DELETE /contacts/{id or email}`, and
+ * `POST /contacts/{id or email}/segments/{segment}`. Every contacts request
+ * is recorded in `contactRequests` with its raw body, and `contactFault`
+ * injects 429 (with `retry-after`) or 500 per request.
  */
 
 /** An email the stand-in "delivered". */
@@ -57,6 +64,28 @@ export type ResendFault =
   | { status: 500 }
   | { status: 422; name?: string };
 
+/** A contact as the stand-in stores it. */
+export interface StoredContact {
+  id: string;
+  email: string;
+  first_name: string | null;
+  last_name: string | null;
+  unsubscribed: boolean;
+  segments: Set<string>;
+}
+
+/** One contacts request as it arrived, and its answer. */
+export interface ContactRequest {
+  readonly n: number;
+  readonly at: number;
+  readonly method: string;
+  /** The path, decoded. */
+  readonly path: string;
+  /** The raw JSON body, as sent. */
+  readonly body: string;
+  status: number;
+}
+
 /** A running stand-in. */
 export interface ResendApi {
   /** The value for `RESEND_BASE_URL`. */
@@ -71,6 +100,12 @@ export interface ResendApi {
   conflicts: number;
   /** The fault for request number `n` (1-based) with this key, if any. */
   fault: (n: number, idempotencyKey: string | null) => ResendFault | undefined;
+  /** Contacts by id. */
+  readonly contacts: Map<string, StoredContact>;
+  /** Every contacts request, faults included. */
+  readonly contactRequests: ContactRequest[];
+  /** The fault for contacts request number `n` (1-based), if any. */
+  contactFault: (n: number, req: ContactRequest) => ResendFault | undefined;
   close(): Promise<void>;
 }
 
@@ -87,11 +122,18 @@ export function startResendApi(options: ResendApiOptions = {}): ResendApi {
     requests: 0,
     conflicts: 0,
     fault: () => undefined,
+    contacts: new Map(),
+    contactRequests: [],
+    contactFault: () => undefined,
     close: () => server.shutdown(),
   };
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     api.requests += 1;
     const body = await req.text();
+    const pathname = decodeURIComponent(new URL(req.url).pathname);
+    if (pathname === "/contacts" || pathname.startsWith("/contacts/")) {
+      return contactsRequest(api, req.method, pathname, body, now());
+    }
     if (req.method !== "POST" || new URL(req.url).pathname !== "/emails") {
       return Response.json({ statusCode: 404, name: "not_found", message: "Not found" }, {
         status: 404,
@@ -148,4 +190,83 @@ export function startResendApi(options: ResendApiOptions = {}): ResendApi {
   });
   (api as { url: string }).url = `http://127.0.0.1:${server.addr.port}`;
   return api;
+}
+
+function contactsRequest(
+  api: ResendApi,
+  method: string,
+  path: string,
+  body: string,
+  at: number,
+): Response {
+  const record: ContactRequest = {
+    n: api.contactRequests.length + 1,
+    at,
+    method,
+    path,
+    body,
+    status: 0,
+  };
+  api.contactRequests.push(record);
+  const answer = (status: number, json: unknown, headers?: HeadersInit) => {
+    record.status = status;
+    return Response.json(json, { status, headers });
+  };
+  const refuse = (status: number, name: string, message: string, headers?: HeadersInit) =>
+    answer(status, { statusCode: status, name, message }, headers);
+  const fault = api.contactFault(record.n, record);
+  if (fault?.status === 429) {
+    return refuse(429, "rate_limit_exceeded", "Too many requests", {
+      "retry-after": String(fault.retryAfterSeconds),
+    });
+  }
+  if (fault?.status === 500) return refuse(500, "internal_server_error", "Boom");
+  const find = (key: string) =>
+    api.contacts.get(key) ??
+      [...api.contacts.values()].find((c) => c.email.toLowerCase() === key.toLowerCase());
+  const parsed = body ? JSON.parse(body) as Record<string, unknown> : {};
+  const segments = /^\/contacts\/([^/]+)\/segments\/([^/]+)$/.exec(path);
+  if (segments && method === "POST") {
+    const contact = find(segments[1]);
+    if (!contact) return refuse(404, "not_found", "Contact not found");
+    contact.segments.add(segments[2]);
+    return answer(201, { id: segments[2] });
+  }
+  if (path === "/contacts" && method === "POST") {
+    const email = String(parsed.email ?? "");
+    if (!email) return refuse(422, "validation_error", "Missing `email` field");
+    if (find(email)) return refuse(409, "conflict", "Contact already exists");
+    const contact: StoredContact = {
+      id: crypto.randomUUID(),
+      email,
+      first_name: (parsed.first_name as string | undefined) ?? null,
+      last_name: (parsed.last_name as string | undefined) ?? null,
+      // Like Resend: a contact is subscribed unless told otherwise.
+      unsubscribed: parsed.unsubscribed === true,
+      segments: new Set(
+        ((parsed.segments as { id: string }[] | undefined) ?? []).map((s) => s.id),
+      ),
+    };
+    api.contacts.set(contact.id, contact);
+    return answer(201, { object: "contact", id: contact.id });
+  }
+  const one = /^\/contacts\/([^/]+)$/.exec(path);
+  const contact = one ? find(one[1]) : undefined;
+  if (!one) return refuse(404, "not_found", "Not found");
+  if (!contact) return refuse(404, "not_found", "Contact not found");
+  if (method === "GET") {
+    const { segments: _segments, ...shown } = contact;
+    return answer(200, { object: "contact", created_at: new Date(at).toISOString(), ...shown });
+  }
+  if (method === "PATCH") {
+    if ("unsubscribed" in parsed) contact.unsubscribed = parsed.unsubscribed === true;
+    if ("first_name" in parsed) contact.first_name = parsed.first_name as string | null;
+    if ("last_name" in parsed) contact.last_name = parsed.last_name as string | null;
+    return answer(200, { object: "contact", id: contact.id });
+  }
+  if (method === "DELETE") {
+    api.contacts.delete(contact.id);
+    return answer(200, { object: "contact", contact: contact.id, deleted: true });
+  }
+  return refuse(405, "method_not_allowed", "Method not allowed");
 }
