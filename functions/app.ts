@@ -9,9 +9,8 @@
  * and Inngest retry and nothing is lost while the secret is being fixed.
  */
 import type { Inngest, InngestFunction } from "inngest";
-import { createAppReadiness } from "./app/readiness.ts";
+import { createAppReadiness, databaseCheck } from "./app/readiness.ts";
 import { createAppServices } from "./app/services.ts";
-import { callRpc } from "./database/rpc.ts";
 import { createUnsubscribeLinks } from "./email/list_unsubscribe.ts";
 import { createHealthHandler } from "./http/health.ts";
 import { errorResponse, HttpError } from "./http/http_error.ts";
@@ -106,9 +105,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
 
   const { readiness, inngestUnreachableHint } = createAppReadiness({
     settings,
-    checkDatabase: settings.database.ok
-      ? async () => (await callRpc(await services.supabase(), "clerk_events_health", {})) === "ok"
-      : undefined,
+    checkDatabase: settings.database.ok ? databaseCheck(services.supabase) : undefined,
     devServeUrl: options.devServeUrl,
     fetch: options.fetch,
   });

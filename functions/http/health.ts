@@ -48,6 +48,7 @@ export function createHealthHandler(options: HealthOptions) {
       functions: options.functionIds,
       mode: settings.inngest.ok ? settings.inngest.value.mode : "unknown",
       database: readiness.database,
+      ...(readiness.missingMigrations ? { missing_migrations: readiness.missingMigrations } : {}),
       ...(readiness.inngestDevServer ? { inngest_dev_server: readiness.inngestDevServer } : {}),
       checked_ago_ms: readiness.checkedAgoMs,
       versions: options.versions,
