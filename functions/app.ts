@@ -9,6 +9,7 @@
  * and Inngest retry and nothing is lost while the secret is being fixed.
  */
 import type { Inngest, InngestFunction } from "inngest";
+import type { BudgetClock } from "./clerk/request_budget.ts";
 import { createAppReadiness, databaseCheck } from "./app/readiness.ts";
 import { createAppServices } from "./app/services.ts";
 import { createUnsubscribeLinks } from "./email/list_unsubscribe.ts";
@@ -54,6 +55,8 @@ export interface AppOptions {
   readonly inngestRequestTimeoutMs?: number;
   /** This function's /inngest URL as the Dev Server should call it (dev mode hints). */
   readonly devServeUrl?: string;
+  /** The Clerk request budget's time and timers (tests). */
+  readonly clerkBudgetClock?: BudgetClock;
   /** Sizes of the reconcile workflow's pages and steps (default 500, 10 and 25). */
   readonly reconcile?: {
     readonly pageSize?: number;
@@ -96,7 +99,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     : undefined;
 
   // Built on first use: the webhook path loads none of them.
-  const services = createAppServices(settings, options.fetch);
+  const services = createAppServices(settings, options.fetch, options.clerkBudgetClock);
   const { users, preferences, clerk } = services;
   const unsubscribe = settings.unsubscribe.ok ? settings.unsubscribe.value : undefined;
   const emailDefaults = settings.email.ok
