@@ -48,8 +48,8 @@ Deno.test({
         assert.equal(body.database, "reachable", "the database answers");
         assert.deepEqual(body.missing_migrations, [NEWEST]);
         assert.deepEqual(body.problems, [
-          `Database: migration ${NEWEST} is not applied: apply them with the Supabase CLI: ` +
-          `npx --yes ${SUPABASE_CLI} db push`,
+          `Database: migration ${NEWEST} is not applied: ` +
+          `run npx --yes ${SUPABASE_CLI} db push against this project`,
         ]);
       });
 

@@ -41,9 +41,9 @@ export function createAppReadiness(options: AppReadinessOptions): {
         "SUPABASE_SECRET_KEYS to a hosted project's (README: Without Docker)"
       : undefined,
     migrationsHint: inngest
-      ? `apply them: ${supabaseCommand("migration up --local")} for the local stack, or ` +
+      ? `run ${supabaseCommand("migration up --local")} for the local stack, or ` +
         `${supabaseCommand("db push")} for a hosted project`
-      : `apply them with the Supabase CLI: ${supabaseCommand("db push")}`,
+      : `run ${supabaseCommand("db push")} against this project`,
     checkInngestDevServer: inngest ? () => answers(eventApiUrl(inngest), options.fetch) : undefined,
     inngestDevServerHint: inngestUnreachableHint,
   });

@@ -68,12 +68,15 @@ export const INTERACTIVE_MAX_WAIT_MS = 2_000;
 export const BACKGROUND_MAX_WAIT_MS = 30_000;
 
 /**
- * Starts per window that background callers leave to interactive ones: a
- * tenth of the budget, at least one; none for a budget of one request,
- * which the two priorities then share (interactive first).
+ * Starts per window that background callers leave to interactive ones: one
+ * in fifty, at least one (one of the default 50 per 10 s; 20 of a production
+ * instance's 1,000); none for a budget of one request, which the two
+ * priorities then share (interactive first). Kept small: the reconcile's
+ * pace is the budget minus this, and interactive callers also go first on
+ * every slot that frees up.
  */
 export function interactiveReserve(limit: number): number {
-  return limit < 2 ? 0 : Math.max(1, Math.floor(limit / 10));
+  return limit < 2 ? 0 : Math.max(1, Math.floor(limit / 50));
 }
 
 const realClock: BudgetClock = {

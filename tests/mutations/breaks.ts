@@ -219,8 +219,17 @@ export const BREAKS: readonly Break[] = [
     name: "deno task up does not say why a child stopped",
     patches: [{
       file: "scripts/up.ts",
-      find: `  if (early) {`,
-      replace: `  if (early && !early) {`,
+      find: `for (const line of earlyExitReport(early.child, early.status, hint)) say(line);`,
+      replace: `void earlyExitReport(early.child, early.status, hint);`,
+    }],
+    suites: ["tests/up_test.ts"],
+  },
+  {
+    name: "deno task up leaves out where the Inngest CLI's binary comes from",
+    patches: [{
+      file: "scripts/up.ts",
+      find: `const hint = early.child === devServer ? INNGEST_EXIT_HINT : undefined;`,
+      replace: `const hint = undefined;`,
     }],
     suites: ["tests/up_test.ts"],
   },
