@@ -9,9 +9,9 @@
  * and Inngest retry and nothing is lost while the secret is being fixed.
  */
 import type { Inngest, InngestFunction } from "inngest";
-import { createAppReadiness } from "./app/readiness.ts";
+import type { BudgetClock } from "./clerk/request_budget.ts";
+import { createAppReadiness, databaseCheck } from "./app/readiness.ts";
 import { createAppServices } from "./app/services.ts";
-import { callRpc } from "./database/rpc.ts";
 import { createUnsubscribeLinks } from "./email/list_unsubscribe.ts";
 import { createHealthHandler } from "./http/health.ts";
 import { errorResponse, HttpError } from "./http/http_error.ts";
@@ -57,6 +57,8 @@ export interface AppOptions {
   readonly inngestRequestTimeoutMs?: number;
   /** This function's /inngest URL as the Dev Server should call it (dev mode hints). */
   readonly devServeUrl?: string;
+  /** The Clerk request budget's time and timers (tests). */
+  readonly clerkBudgetClock?: BudgetClock;
   /** Sizes of the reconcile workflow's pages and steps (default 500, 10 and 25). */
   readonly reconcile?: {
     readonly pageSize?: number;
@@ -99,16 +101,14 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     : undefined;
 
   // Built on first use: the webhook path loads none of them.
-  const services = createAppServices(settings, options.fetch);
+  const services = createAppServices(settings, options.fetch, options.clerkBudgetClock);
   const { users, preferences, clerk } = services;
   const unsubscribe = settings.unsubscribe.ok ? settings.unsubscribe.value : undefined;
   const emailDefaults = settings.email.ok ? settings.email.value : EMAIL_DEFAULTS;
 
   const { readiness, inngestUnreachableHint } = createAppReadiness({
     settings,
-    checkDatabase: settings.database.ok
-      ? async () => (await callRpc(await services.supabase(), "clerk_events_health", {})) === "ok"
-      : undefined,
+    checkDatabase: settings.database.ok ? databaseCheck(services.supabase) : undefined,
     devServeUrl: options.devServeUrl,
     fetch: options.fetch,
   });

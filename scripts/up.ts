@@ -9,27 +9,27 @@
  * 3. The function, exactly as `deno task dev` runs it.
  *
  * Every line a process prints is prefixed with its name. Ctrl+C (SIGINT) or
- * SIGTERM stops them all; when one of them exits, the others are stopped.
+ * SIGTERM stops them all; when one of them exits, the others are stopped,
+ * and its last lines are printed again at the end, with what to know about
+ * that program (the Inngest CLI's binary comes from GitHub on first install).
  * A missing prerequisite gets one line that says what to install.
  */
-import { INNGEST_CLI, SUPABASE_CLI } from "../functions/health/local_tools.ts";
+import {
+  INNGEST_CLI,
+  inngestInstallCheckCommand,
+  SUPABASE_CLI,
+} from "../functions/health/local_tools.ts";
 import { eventApiUrl } from "../functions/inngest/client.ts";
 import { parseSettings } from "../functions/settings.ts";
 import { routeUrl } from "./banner.ts";
 import { parsePort } from "./dev.ts";
 import { withoutEnvFile } from "./env_file.ts";
+import { type Child, earlyExitReport, spawnChild } from "./children.ts";
 
 const REPO_ROOT = new URL("../", import.meta.url);
 
 /** How long the function's start waits for the Dev Server to answer. */
 const DEV_SERVER_WAIT_MS = 30_000;
-
-/** A started child process with its prefixed output. */
-interface Child {
-  readonly name: string;
-  readonly process: Deno.ChildProcess;
-  readonly done: Promise<Deno.CommandStatus>;
-}
 
 /** Thrown for a missing prerequisite or a failed step: one line, exit 1. */
 class UpError extends Error {
@@ -39,28 +39,17 @@ class UpError extends Error {
 const encoder = new TextEncoder();
 const say = (line: string) => Deno.stdout.writeSync(encoder.encode(`[up] ${line}\n`));
 
-/** Copies `stream` to stdout line by line, each line prefixed with `[name] `. */
-async function prefixLines(name: string, stream: ReadableStream<Uint8Array>): Promise<void> {
-  let rest = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    const lines = (rest + chunk).split("\n");
-    rest = lines.pop() ?? "";
-    for (const line of lines) Deno.stdout.writeSync(encoder.encode(`[${name}] ${line}\n`));
-  }
-  if (rest) Deno.stdout.writeSync(encoder.encode(`[${name}] ${rest}\n`));
-}
+/**
+ * What `deno task up` says when the Inngest Dev Server exits on its own:
+ * where its binary comes from, and the command that shows the install's error.
+ */
+export const INNGEST_EXIT_HINT = `${INNGEST_CLI}'s npm package downloads the Inngest binary ` +
+  "from GitHub when it is first installed; where that download fails, npx exits without " +
+  `saying why. To see the error, run: ${inngestInstallCheckCommand()}`;
 
 function spawn(name: string, command: string, args: string[], env: Record<string, string>): Child {
-  let process: Deno.ChildProcess;
   try {
-    process = new Deno.Command(command, {
-      args,
-      cwd: REPO_ROOT,
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    return spawnChild({ name, command, args, env, cwd: REPO_ROOT });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new UpError(
@@ -70,15 +59,6 @@ function spawn(name: string, command: string, args: string[], env: Record<string
     }
     throw error;
   }
-  const output = Promise.all([
-    prefixLines(name, process.stdout),
-    prefixLines(name, process.stderr),
-  ]);
-  const done = process.status.then(async (status) => {
-    await output;
-    return status;
-  });
-  return { name, process, done };
 }
 
 /** Whether a Docker daemon answers (`docker info`). */
@@ -155,6 +135,8 @@ async function main(): Promise<number> {
   }
 
   const children: Child[] = [];
+  /** The child that exited on its own, which stopped the others. */
+  let early: { child: Child; status: Deno.CommandStatus } | undefined;
   let stopping = false;
   let interrupted = false;
   let allStopped: () => void = () => {};
@@ -190,7 +172,10 @@ async function main(): Promise<number> {
   const run = (name: string, command: string, args: string[]) => {
     const child = spawn(name, command, args, processEnv);
     children.push(child);
-    child.done.then((status) => stopAll(`${name} exited with code ${status.code}`));
+    child.done.then((status) => {
+      if (!stopping) early = { child, status };
+      stopAll(`${name} exited with code ${status.code}`);
+    });
     return child;
   };
 
@@ -209,9 +194,16 @@ async function main(): Promise<number> {
   }
   if (!stopping) {
     say("Starting the function (deno task dev)");
-    run("function", Deno.execPath(), await devCommand());
+    const args = await devCommand();
+    // The Dev Server may have exited meanwhile: a function started now
+    // would outlive this process.
+    if (!stopping) run("function", Deno.execPath(), args);
   }
   await stopped;
+  if (early) {
+    const hint = early.child === devServer ? INNGEST_EXIT_HINT : undefined;
+    for (const line of earlyExitReport(early.child, early.status, hint)) say(line);
+  }
   say("Stopped");
   return interrupted ? 0 : 1;
 }

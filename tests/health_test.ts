@@ -202,7 +202,7 @@ Deno.test("a flood of health checks costs the database one call per interval", a
     let databaseCalls = 0;
     const counting: typeof fetch = (input, init) => {
       const url = input instanceof Request ? input.url : String(input);
-      if (url.includes("/rpc/clerk_events_health")) databaseCalls += 1;
+      if (url.includes("/rpc/clerk_events_applied_migrations")) databaseCalls += 1;
       return fetch(input, init);
     };
     const app = createApp(

@@ -232,6 +232,7 @@ Deno.test("every function in the public schema is executable by the service role
         "record_email_delivery",
         "onboarding_recipient",
         "clerk_events_health",
+        "clerk_events_applied_migrations",
         "opt_out_of_marketing_email",
         "marketing_email_opted_out",
         "record_email_event",
@@ -372,7 +373,7 @@ Deno.test("a deployed function started with the local .env refuses dev mode and 
 
     await t.step("no function touched the database, Resend or Inngest", () => {
       assert.deepEqual(
-        recorder.requests.filter((r) => !r.endsWith("/rpc/clerk_events_health")),
+        recorder.requests.filter((r) => !r.endsWith("/rpc/clerk_events_applied_migrations")),
         [],
       );
     });

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { INNGEST_CLI, SUPABASE_CLI } from "../functions/health/local_tools.ts";
 import { BANNER_END } from "../scripts/banner.ts";
+import { earlyExitReport, LastLines, spawnChild } from "../scripts/children.ts";
+import { INNGEST_EXIT_HINT } from "../scripts/up.ts";
 import { testEnv } from "./support/env.ts";
 import { startEventApi } from "./support/event_api.ts";
 import { alive, freePort, type Running, start, taskArgs, waitFor } from "./support/process.ts";
@@ -23,7 +25,12 @@ async function standIns(
 echo "npx $*" >> "${log}"
 case "$*" in
   *inngest-cli*)
-    ${options.inngestFails ? 'echo "Error: port 8288 is already in use" >&2; exit 1' : ""}
+    ${
+      options.inngestFails
+        ? 'i=1; while [ $i -le 30 ]; do echo "install line $i"; i=$((i + 1)); done; ' +
+          'echo "Error: port 8288 is already in use" >&2; exit 1'
+        : ""
+    }
     echo $$ > "${dir}/inngest.pid"
     echo "Inngest Dev Server stand-in for $*"
     ${SLEEP} 1000 & child=$!
@@ -183,8 +190,71 @@ Deno.test("deno task up stops, without starting the function, when the Dev Serve
     assert.match(output, /^\[inngest\] Error: port 8288 is already in use$/m);
     assert.match(output, /^\[up\] inngest exited with code 1: stopping inngest$/m);
     assert.doesNotMatch(output, /\[function\]/, "the function was not started");
+    // At the end: why, with its last lines (not all 31) and where to look next.
+    const end = output.slice(output.indexOf("[up] inngest exited early"));
+    const report = end.split("\n").filter((line) => line.startsWith("[up]"));
+    assert.equal(report[0], "[up] inngest exited early with code 1; its last 20 line(s):");
+    const shown = report.slice(1, 21).map((line) => line.replace("[up]   | ", ""));
+    assert.equal(shown.length, 20);
+    assert.ok(shown.includes("Error: port 8288 is already in use"), shown.join("\n"));
+    assert.ok(shown.includes("install line 30") && !shown.includes("install line 1"));
+    assert.equal(report[21], `[up] ${INNGEST_EXIT_HINT}`);
+    assert.match(INNGEST_EXIT_HINT, /downloads the Inngest binary from GitHub/);
+    assert.ok(
+      INNGEST_EXIT_HINT.endsWith(`npx --yes --foreground-scripts ${INNGEST_CLI} version`),
+      INNGEST_EXIT_HINT,
+    );
+    assert.equal(report[22], "[up] Stopped");
   } finally {
     await running.stop("SIGKILL");
     await tools.remove();
   }
+});
+
+Deno.test("a child that exits early leaves its last lines, and only those", async (t) => {
+  await t.step("a ring keeps the newest lines, oldest first, each cut short", () => {
+    const ring = new LastLines(3, 5);
+    for (const line of ["a", "b", "c", "d", "0123456789"]) ring.push(line);
+    assert.deepEqual(ring.lines(), ["c", "d", "01234…"]);
+  });
+
+  await t.step("a real child's output is copied with its prefix and its tail kept", async () => {
+    const written: string[] = [];
+    const child = spawnChild({
+      name: "tool",
+      command: Deno.execPath(),
+      args: [
+        "eval",
+        "for (let i = 1; i <= 100; i++) console.log(`line ${i}`); " +
+        "console.error('Error: no binary'); Deno.exit(3)",
+      ],
+      write: (text) => written.push(text),
+      keepLines: 5,
+    });
+    const status = await child.done;
+    assert.equal(status.code, 3);
+    assert.equal(written.length, 101, "every line was copied");
+    assert.equal(written[0], "[tool] line 1\n");
+    const last = child.lastLines();
+    assert.equal(last.length, 5);
+    assert.ok(last.includes("Error: no binary") && last.includes("line 100"), last.join("\n"));
+    assert.deepEqual(earlyExitReport(child, status, "a hint"), [
+      "tool exited early with code 3; its last 5 line(s):",
+      ...last.map((line) => `  | ${line}`),
+      "a hint",
+    ]);
+  });
+
+  await t.step("a silent child is reported as such", async () => {
+    const child = spawnChild({
+      name: "quiet",
+      command: Deno.execPath(),
+      args: ["eval", "Deno.exit(1)"],
+      write: () => {},
+    });
+    const status = await child.done;
+    assert.deepEqual(earlyExitReport(child, status), [
+      "quiet exited early with code 1, and printed nothing",
+    ]);
+  });
 });

@@ -1,18 +1,21 @@
 /**
  * The app's readiness check (see `../health/readiness.ts`), with the dev-mode hints
  * that tell a developer what to start: the Inngest Dev Server's exact
- * command, and the local stack or a hosted project for the database.
+ * command, and the local stack or a hosted project for the database; and
+ * the database check itself: it answers, and has every migration this code
+ * needs.
  */
+import type { SupabaseClient } from "@supabase/supabase-js";
 import { inngestDevCommand, supabaseCommand } from "../health/local_tools.ts";
 import { eventApiUrl } from "../inngest/client.ts";
-import { createReadiness, type Readiness } from "../health/readiness.ts";
+import { createReadiness, type DatabaseAnswer, type Readiness } from "../health/readiness.ts";
 import type { Settings } from "../settings.ts";
 
 /** Options for {@link createAppReadiness}. */
 export interface AppReadinessOptions {
   readonly settings: Settings;
-  /** Resolves true when the database answers; absent while its settings are invalid. */
-  readonly checkDatabase?: () => Promise<boolean>;
+  /** See {@link databaseCheck}; absent while the database settings are invalid. */
+  readonly checkDatabase?: () => Promise<boolean | DatabaseAnswer>;
   /** This function's /inngest URL, for the Dev Server's command. */
   readonly devServeUrl?: string;
   readonly fetch?: typeof fetch;
@@ -37,10 +40,31 @@ export function createAppReadiness(options: AppReadinessOptions): {
       ? `start the local stack (${supabaseCommand("start")}), or set SUPABASE_URL and ` +
         "SUPABASE_SECRET_KEYS to a hosted project's (README: Without Docker)"
       : undefined,
+    migrationsHint: inngest
+      ? `run ${supabaseCommand("migration up --local")} for the local stack, or ` +
+        `${supabaseCommand("db push")} for a hosted project`
+      : `run ${supabaseCommand("db push")} against this project`,
     checkInngestDevServer: inngest ? () => answers(eventApiUrl(inngest), options.fetch) : undefined,
     inngestDevServerHint: inngestUnreachableHint,
   });
   return { readiness, inngestUnreachableHint };
+}
+
+/**
+ * The database check: which migrations of `../database/migrations.ts` the database behind
+ * `supabase` lacks. It throws (unreachable) when the database does not
+ * answer. The check's module loads on first use, as supabase-js does.
+ */
+export function databaseCheck(
+  supabase: () => Promise<SupabaseClient>,
+): () => Promise<DatabaseAnswer> {
+  return async () => {
+    const [{ missingMigrations }, { MIGRATIONS }] = await Promise.all([
+      import("../database/schema_check.ts"),
+      import("../database/migrations.ts"),
+    ]);
+    return { missingMigrations: await missingMigrations(await supabase(), MIGRATIONS) };
+  };
 }
 
 /** Whether anything answers HTTP at `url` (any status counts). */

@@ -10,6 +10,7 @@
  */
 import type { SupabaseClient } from "@supabase/supabase-js";
 import type { ClerkBackendApi } from "../clerk/backend_api.ts";
+import type { BudgetClock } from "../clerk/request_budget.ts";
 import type { DeliveriesStore } from "../email/deliveries_store.ts";
 import type { Mailer } from "../email/mailer.ts";
 import type { EmailPreferencesStore } from "../email/preferences_store.ts";
@@ -32,8 +33,15 @@ export interface AppServices {
   readonly clerk: () => Promise<ClerkBackendApi>;
 }
 
-/** Builds the services from `settings`; `fetch` is used for every outgoing request. */
-export function createAppServices(settings: Settings, fetchImpl?: typeof fetch): AppServices {
+/**
+ * Builds the services from `settings`; `fetch` is used for every outgoing
+ * request, `clerkBudgetClock` (for tests) by the Clerk request budget.
+ */
+export function createAppServices(
+  settings: Settings,
+  fetchImpl?: typeof fetch,
+  clerkBudgetClock?: BudgetClock,
+): AppServices {
   const supabase = lazy(async () => {
     const database = required(settings.database, "Cannot reach the database");
     const { createServiceClient } = await import("../database/supabase_client.ts");
@@ -71,7 +79,12 @@ export function createAppServices(settings: Settings, fetchImpl?: typeof fetch):
     }),
     clerk: lazy(async () => {
       const { configuredClerkApi } = await import("../clerk/configured_api.ts");
-      return configuredClerkApi(settings.clerkApi, "Cannot call Clerk's Backend API", fetchImpl);
+      return configuredClerkApi(
+        settings.clerkApi,
+        "Cannot call Clerk's Backend API",
+        fetchImpl,
+        clerkBudgetClock,
+      );
     }),
   };
 }

@@ -3,7 +3,9 @@
  * over `fetch`, with typed errors that map to Inngest's retry decisions:
  *
  * - {@link ClerkRateLimitError} (429) carries `Retry-After` in seconds: a
- *   workflow turns it into `RetryAfterError`;
+ *   workflow turns it into `RetryAfterError`; so does
+ *   {@link ClerkBudgetExhaustedError}, when the app's own request budget
+ *   has no slot within the caller's longest wait (nothing was sent);
  * - {@link ClerkConfigurationError} (401, 403) means the secret key is wrong
  *   or lacks access: no retry can fix it (`NonRetriableError`);
  * - {@link ClerkApiError} for the rest: 5xx, network failures and timeouts
@@ -16,7 +18,11 @@
  */
 import { z } from "zod";
 import { type ClerkUser, clerkUserSchema } from "./schemas.ts";
-import type { RequestLimiter } from "./request_budget.ts";
+import {
+  RequestBudgetExhaustedError,
+  type RequestLimiter,
+  type RequestPriority,
+} from "./request_budget.ts";
 
 /** A failed Backend API call. */
 export class ClerkApiError extends Error {
@@ -45,11 +51,28 @@ export class ClerkConfigurationError extends ClerkApiError {
 export class ClerkRateLimitError extends ClerkApiError {
   readonly retryAfterSeconds: number;
 
-  constructor(message: string, retryAfterSeconds: number) {
-    super(message, 429, false);
+  constructor(message: string, retryAfterSeconds: number, status: number | undefined = 429) {
+    super(message, status, false);
     this.name = "ClerkRateLimitError";
     this.retryAfterSeconds = retryAfterSeconds;
   }
+}
+
+/**
+ * The app's request budget for Clerk had no slot within the caller's
+ * longest wait, so no request was sent; retry after `retryAfterSeconds`.
+ */
+export class ClerkBudgetExhaustedError extends ClerkRateLimitError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message, retryAfterSeconds, undefined);
+    this.name = "ClerkBudgetExhaustedError";
+  }
+}
+
+/** Options of a single call. */
+export interface CallOptions {
+  /** Whose call this is, for the request budget. Default background. */
+  readonly priority?: RequestPriority;
 }
 
 /** Sort orders of `GET /v1/users` this client uses. */
@@ -68,7 +91,7 @@ export interface ClerkBackendApi {
   /** One page of users: `GET /v1/users`. */
   listUsers(query: ListUsersQuery): Promise<ClerkUser[]>;
   /** One user, or `null` when Clerk has no such user (404 `resource_not_found`). */
-  getUser(id: string): Promise<ClerkUser | null>;
+  getUser(id: string, options?: CallOptions): Promise<ClerkUser | null>;
 }
 
 /** Options for {@link createClerkBackendApi}. */
@@ -99,8 +122,17 @@ export function createClerkBackendApi(options: ClerkBackendApiOptions): ClerkBac
   const base = options.apiUrl.replace(/\/+$/, "");
   const timeoutMs = options.timeoutMs ?? 15_000;
 
-  const get = async (path: string, action: string): Promise<Response> => {
-    await options.limiter?.acquire();
+  const get = async (
+    path: string,
+    action: string,
+    priority: RequestPriority = "background",
+  ): Promise<Response> => {
+    try {
+      await options.limiter?.acquire(priority);
+    } catch (error) {
+      if (!(error instanceof RequestBudgetExhaustedError)) throw error;
+      throw new ClerkBudgetExhaustedError(`${action}: ${error.message}`, error.retryAfterSeconds);
+    }
     let res: Response;
     try {
       res = await fetchImpl(`${base}${path}`, {
@@ -134,9 +166,9 @@ export function createClerkBackendApi(options: ClerkBackendApiOptions): ClerkBac
       return body.map((user, index) => parseUser(user, `${action}: user ${index}`));
     },
 
-    async getUser(id) {
+    async getUser(id, { priority } = {}) {
       const action = `Cannot get Clerk user "${id}"`;
-      const res = await get(`/v1/users/${encodeURIComponent(id)}`, action);
+      const res = await get(`/v1/users/${encodeURIComponent(id)}`, action, priority);
       if (res.status === 404) {
         const errors = clerkErrorsSchema.safeParse(await readJson(res, action).catch(() => null));
         if (errors.success && errors.data.errors.some((e) => e.code === "resource_not_found")) {

@@ -5,6 +5,7 @@
 import type { SettingsGroup } from "../settings/_schema.ts";
 import type { ClerkApiSettings } from "../settings/clerk_api.ts";
 import type { ClerkBackendApi } from "./backend_api.ts";
+import type { BudgetClock } from "./request_budget.ts";
 
 /**
  * Resolves to the client; rejects with `<action>: <problems>` while the
@@ -14,6 +15,7 @@ export async function configuredClerkApi(
   settings: SettingsGroup<ClerkApiSettings>,
   action: string,
   fetchImpl?: typeof fetch,
+  budgetClock?: BudgetClock,
 ): Promise<ClerkBackendApi> {
   if (!settings.ok) throw new Error(`${action}: ${settings.problems.join("; ")}`);
   const { secretKey, apiUrl, requestBudget } = settings.value;
@@ -25,6 +27,6 @@ export async function configuredClerkApi(
     secretKey,
     apiUrl,
     fetch: fetchImpl,
-    limiter: createRequestLimiter(requestBudget),
+    limiter: createRequestLimiter({ ...requestBudget, clock: budgetClock }),
   });
 }

@@ -19,6 +19,15 @@ export function inngestDevCommand(serveUrl: string): string {
   return `npx --yes ${INNGEST_CLI} dev --no-discovery -u ${serveUrl}`;
 }
 
+/**
+ * The command that shows why the Inngest CLI cannot start: its npm package
+ * downloads the binary from GitHub on first install, and npx hides that
+ * install script's output (and its error) unless asked.
+ */
+export function inngestInstallCheckCommand(): string {
+  return `npx --yes --foreground-scripts ${INNGEST_CLI} version`;
+}
+
 /** The command that runs the Supabase CLI with `args`. */
 export function supabaseCommand(args: string): string {
   return `npx --yes ${SUPABASE_CLI} ${args}`;

@@ -6,6 +6,9 @@
  * Inngest Dev Server) run at most once per interval: concurrent callers share
  * one check, and later callers get the cached answer with its age. A flood of
  * health checks therefore costs the database one call per interval.
+ *
+ * A database that answers but lacks a migration this code needs is not
+ * ready either: the problem names each missing migration.
  */
 import { allProblems, type Settings } from "../settings.ts";
 
@@ -20,6 +23,11 @@ export interface Readiness {
   /** Settings that are not set and not needed in the current mode. */
   readonly optionalUnset: readonly string[];
   readonly database: CheckState;
+  /**
+   * The migrations this code needs that the database has not applied,
+   * oldest first; present when the database answered.
+   */
+  readonly missingMigrations?: readonly string[];
   /** Only in dev mode: whether the Inngest Dev Server answered. */
   readonly inngestDevServer?: CheckState;
   /** How old the database and Dev Server answers are, in ms. */
@@ -29,12 +37,17 @@ export interface Readiness {
 /** Options for {@link createReadiness}. */
 export interface ReadinessOptions {
   readonly settings: Settings;
-  /** Resolves true when the database answers with the migrations applied. */
-  readonly checkDatabase?: () => Promise<boolean>;
+  /**
+   * Resolves with the migrations the database lacks when it answers (true:
+   * it answers and lacks none), or false when it does not.
+   */
+  readonly checkDatabase?: () => Promise<boolean | DatabaseAnswer>;
   /** Resolves true when the Inngest Dev Server answers; only in dev mode. */
   readonly checkInngestDevServer?: () => Promise<boolean>;
   /** What to do when the database does not answer, appended to the problem. */
   readonly databaseHint?: string;
+  /** What to do when migrations are missing, appended to the problem. */
+  readonly migrationsHint?: string;
   /** What to do when the Dev Server does not answer, appended to the problem. */
   readonly inngestDevServerHint?: string;
   /** How long each check may take. Default 2 s. */
@@ -44,12 +57,19 @@ export interface ReadinessOptions {
   readonly now?: () => number;
 }
 
+/** What the database check found when the database answered. */
+export interface DatabaseAnswer {
+  /** The migrations this code needs that the database has not applied, oldest first. */
+  readonly missingMigrations: readonly string[];
+}
+
 /** Default time an answer of the checks is reused. */
 export const DEFAULT_READINESS_CACHE_MS = 5_000;
 
 interface Checked {
   readonly at: number;
   readonly database: CheckState;
+  readonly missingMigrations?: readonly string[];
   readonly inngestDevServer?: CheckState;
 }
 
@@ -69,7 +89,15 @@ export function createReadiness(options: ReadinessOptions): () => Promise<Readin
         ? probe(options.checkInngestDevServer, timeoutMs)
         : Promise.resolve(undefined),
     ]);
-    return { at: now(), database, inngestDevServer };
+    const answer = database.answer;
+    return {
+      at: now(),
+      database: database.state,
+      missingMigrations: database.state === "reachable"
+        ? (typeof answer === "object" ? answer.missingMigrations : [])
+        : undefined,
+      inngestDevServer: inngestDevServer?.state,
+    };
   };
   const fresh = (): Promise<Checked> => {
     if (last && now() - last.at < cacheMs) return Promise.resolve(last);
@@ -87,8 +115,18 @@ export function createReadiness(options: ReadinessOptions): () => Promise<Readin
     const problems = allProblems(settings);
     if (checked.database === "unreachable") {
       problems.push(
-        "Database: unreachable at SUPABASE_URL, or the migrations are not applied" +
+        "Database: unreachable at SUPABASE_URL" +
           (options.databaseHint ? `: ${options.databaseHint}` : ""),
+      );
+    }
+    const missing = checked.missingMigrations ?? [];
+    if (missing.length) {
+      problems.push(
+        `Database: ${
+          missing.length === 1
+            ? `migration ${missing[0]} is not applied`
+            : `migrations ${missing.join(", ")} are not applied`
+        }` + (options.migrationsHint ? `: ${options.migrationsHint}` : ""),
       );
     }
     if (checked.inngestDevServer === "unreachable") {
@@ -106,24 +144,26 @@ export function createReadiness(options: ReadinessOptions): () => Promise<Readin
       problems,
       optionalUnset,
       database: checked.database,
+      missingMigrations: checked.missingMigrations,
       inngestDevServer: checked.inngestDevServer,
       checkedAgoMs: Math.max(0, now() - checked.at),
     };
   };
 }
 
-async function probe(
-  check: (() => Promise<boolean>) | undefined,
+/** Runs `check` within `timeoutMs`: false, a failure or no answer is unreachable. */
+async function probe<T>(
+  check: (() => Promise<T | boolean>) | undefined,
   timeoutMs: number,
-): Promise<CheckState> {
-  if (!check) return "not_configured";
+): Promise<{ state: CheckState; answer?: T | true }> {
+  if (!check) return { state: "not_configured" };
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
+  const timeout = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), timeoutMs);
   });
   try {
-    const ok = await Promise.race([check().catch(() => false), timeout]);
-    return ok ? "reachable" : "unreachable";
+    const answer = await Promise.race([check().catch(() => false as const), timeout]);
+    return answer === false ? { state: "unreachable" } : { state: "reachable", answer };
   } finally {
     clearTimeout(timer);
   }

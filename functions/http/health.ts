@@ -1,9 +1,10 @@
 /**
  * `GET /clerk-events/health`: readiness. The public answer is the status and
  * the HTTP code only (200 ready, 503 not). The details (problems, settings
- * present or missing, never their values, the database state and the package
- * versions) need `Authorization: Bearer <HEALTH_TOKEN>`, or dev mode on a
- * local machine: versions and settings are an inventory for an attacker.
+ * present or missing, never their values, the database state, the
+ * migrations it lacks, and the package versions) need
+ * `Authorization: Bearer <HEALTH_TOKEN>`, or dev mode on a local machine:
+ * versions and settings are an inventory for an attacker.
  */
 import type { Readiness } from "../health/readiness.ts";
 import type { Settings } from "../settings.ts";
@@ -48,6 +49,7 @@ export function createHealthHandler(options: HealthOptions) {
       functions: options.functionIds,
       mode: settings.inngest.ok ? settings.inngest.value.mode : "unknown",
       database: readiness.database,
+      ...(readiness.missingMigrations ? { missing_migrations: readiness.missingMigrations } : {}),
       ...(readiness.inngestDevServer ? { inngest_dev_server: readiness.inngestDevServer } : {}),
       checked_ago_ms: readiness.checkedAgoMs,
       versions: options.versions,

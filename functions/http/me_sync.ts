@@ -12,12 +12,16 @@
  *    spends none of the instance's Backend API budget.
  * 5. Otherwise the user is read from Clerk's Backend API and applied with
  *    the webhooks' rules (newest `updated_at` wins, a tombstone stays one).
+ *    The read goes first in the app's request budget (ahead of the
+ *    reconcile, which leaves it headroom) and waits at most about 2 s for
+ *    a slot; past that the answer is 503 with `Retry-After`.
  *
  * Import this module lazily: it loads `jose`, which the webhook path never
  * needs.
  */
 import {
   type ClerkBackendApi,
+  ClerkBudgetExhaustedError,
   ClerkConfigurationError,
   ClerkRateLimitError,
 } from "../clerk/backend_api.ts";
@@ -178,9 +182,14 @@ export function createMeSyncHandler(options: MeSyncOptions) {
 
   const fromClerk = async (id: string) => {
     try {
-      return await options.clerk.getUser(id);
+      return await options.clerk.getUser(id, { priority: "interactive" });
     } catch (error) {
       logger.warn("User sync: Backend API failed", { user_id: id, ...errorFields(error) });
+      if (error instanceof ClerkBudgetExhaustedError) {
+        throw new HttpError(503, "clerk_budget_exhausted", "Too many requests to Clerk now", {
+          headers: { "retry-after": String(error.retryAfterSeconds) },
+        });
+      }
       if (error instanceof ClerkRateLimitError) {
         throw tooMany("clerk_rate_limited", "Clerk is rate limiting", error.retryAfterSeconds);
       }

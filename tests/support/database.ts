@@ -17,6 +17,9 @@
  * With `TEST_SUPABASE_STACK=1`, `TEST_DATABASE_URL` is taken to be the
  * database of a running `supabase start` stack whose migrations were applied
  * by `supabase db reset`, and it is used as it is.
+ *
+ * {@link createTestDatabase} makes a database of a test's own the same way,
+ * optionally migrated only up to a given file: a database behind the code.
  */
 import postgres from "postgres";
 import importMap from "../../import_map.json" with { type: "json" };
@@ -30,6 +33,23 @@ export interface TestDatabase {
   readonly name: string;
   /** True for the in-process PGlite, which serves one connection at a time. */
   readonly embedded: boolean;
+}
+
+/** Options for {@link createTestDatabase}. */
+export interface MigrationOptions {
+  /**
+   * Apply only the migrations older than this one (its file name without
+   * `.sql`), as on a database that is behind the code.
+   */
+  readonly stopBefore?: string;
+}
+
+/** A database of one test's own; `close()` removes it. */
+export interface OwnTestDatabase extends TestDatabase {
+  /** Opens a pool to it, as {@link connect} does for the run's database. */
+  connect(): Promise<postgres.Sql>;
+  /** Ends nothing of the caller's: end your pools first. Then removes the database. */
+  close(): Promise<void>;
 }
 
 const DEFAULT_ADMIN_URL = "postgresql://postgres:postgres@127.0.0.1:5432/postgres";
@@ -51,7 +71,10 @@ export function testDatabase(): Promise<TestDatabase> {
     ? useStack()
     : Deno.env.get("TEST_DATABASE_URL")
     ? createFresh()
-    : createEmbedded();
+    : createEmbedded().then(({ db, server }) => {
+      embedded = server;
+      return db;
+    });
   return current;
 }
 
@@ -70,6 +93,47 @@ export async function connect(): Promise<postgres.Sql> {
   });
 }
 
+/**
+ * A new database of the caller's own, bootstrapped and migrated like the
+ * run's (embedded, or on TEST_DATABASE_URL's server), with `options`. Not
+ * available with TEST_SUPABASE_STACK=1, whose database is the stack's.
+ */
+export async function createTestDatabase(options: MigrationOptions = {}): Promise<OwnTestDatabase> {
+  if (Deno.env.get("TEST_SUPABASE_STACK") === "1") {
+    throw new Error("Cannot create a database of its own for a test on the Supabase stack");
+  }
+  if (Deno.env.get("TEST_DATABASE_URL")) {
+    const db = await createFresh(options);
+    const pool = () =>
+      postgres(db.url, { max: 4, connect_timeout: CONNECT_TIMEOUT_S, onnotice: () => {} });
+    return {
+      ...db,
+      connect: () => Promise.resolve(pool()),
+      close: async () => {
+        const admin = postgres(adminUrl(), {
+          max: 1,
+          connect_timeout: CONNECT_TIMEOUT_S,
+          onnotice: () => {},
+        });
+        try {
+          await admin.unsafe(`drop database if exists "${db.name}" with (force)`);
+        } finally {
+          await admin.end();
+        }
+      },
+    };
+  }
+  const { db, server } = await createEmbedded(options);
+  return {
+    ...db,
+    connect: async () => {
+      await server.idle();
+      return postgres(db.url, { max: 1, connect_timeout: CONNECT_TIMEOUT_S, onnotice: () => {} });
+    },
+    close: () => server.close(),
+  };
+}
+
 function adminUrl(): string {
   return Deno.env.get("TEST_DATABASE_URL") ?? DEFAULT_ADMIN_URL;
 }
@@ -79,20 +143,22 @@ function useStack(): Promise<TestDatabase> {
   return Promise.resolve({ url, name: new URL(url).pathname.slice(1), embedded: false });
 }
 
-async function createEmbedded(): Promise<TestDatabase> {
+async function createEmbedded(
+  options: MigrationOptions = {},
+): Promise<{ db: TestDatabase; server: EmbeddedDatabase }> {
   const started = performance.now();
   // Loaded only here, so a run against a server never loads PGlite.
   const { startEmbeddedDatabase } = await import("./embedded_database.ts");
-  embedded = await startEmbeddedDatabase();
-  await embedded.exec(await Deno.readTextFile(BOOTSTRAP));
-  const applied = await applyMigrations(embedded.url);
-  await embedded.idle();
+  const server = await startEmbeddedDatabase();
+  await server.exec(await Deno.readTextFile(BOOTSTRAP));
+  const applied = await applyMigrations(server.url, options);
+  await server.idle();
   const ms = Math.round(performance.now() - started);
   console.error(`test database: embedded PGlite, ${applied} migration(s) applied in ${ms} ms`);
-  return { url: embedded.url, name: "embedded PGlite", embedded: true };
+  return { db: { url: server.url, name: "embedded PGlite", embedded: true }, server };
 }
 
-async function createFresh(): Promise<TestDatabase> {
+async function createFresh(options: MigrationOptions = {}): Promise<TestDatabase> {
   if (Deno.env.get(UNREACHABLE)) throw shortError(Deno.env.get(UNREACHABLE)!);
   const started = performance.now();
   const admin = postgres(adminUrl(), {
@@ -120,7 +186,7 @@ async function createFresh(): Promise<TestDatabase> {
   } finally {
     await db.end();
   }
-  const applied = await applyMigrations(url);
+  const applied = await applyMigrations(url, options);
   const ms = Math.round(performance.now() - started);
   console.error(`test database ${name}: ${applied} migration(s) applied in ${ms} ms`);
   return { url, name, embedded: false };
@@ -143,23 +209,58 @@ async function dropStaleDatabases(admin: postgres.Sql): Promise<void> {
   }
 }
 
-/** Runs `supabase migration up` (pinned in import_map.json) against `url`. */
-async function applyMigrations(url: string): Promise<number> {
+/**
+ * Runs `supabase migration up` (pinned in import_map.json) against `url`.
+ * With `stopBefore`, the CLI works in a copy of the project that holds only
+ * the older migration files.
+ */
+async function applyMigrations(url: string, options: MigrationOptions = {}): Promise<number> {
   const cli = importMap.imports.supabase;
   const dbUrl = new URL(url);
   dbUrl.searchParams.set("sslmode", "disable");
   dbUrl.searchParams.set("connect_timeout", String(CONNECT_TIMEOUT_S));
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", cli, "migration", "up", "--db-url", dbUrl.href],
-    cwd: repoRoot.pathname,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
-  if (!output.success) {
-    throw new Error(`Cannot apply migrations with ${cli}: ${text.trim()}`);
+  const workdir = options.stopBefore ? await olderMigrations(options.stopBefore) : undefined;
+  try {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--quiet",
+        cli,
+        "migration",
+        "up",
+        "--db-url",
+        dbUrl.href,
+        ...(workdir ? ["--workdir", workdir] : []),
+      ],
+      cwd: repoRoot.pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+    if (!output.success) {
+      throw new Error(`Cannot apply migrations with ${cli}: ${text.trim()}`);
+    }
+    return text.match(/Applying migration/g)?.length ?? 0;
+  } finally {
+    if (workdir) await Deno.remove(workdir, { recursive: true });
   }
-  return text.match(/Applying migration/g)?.length ?? 0;
+}
+
+/** A temporary project directory whose `supabase/migrations` holds the files before `name`. */
+async function olderMigrations(name: string): Promise<string> {
+  const source = new URL("supabase/migrations/", repoRoot);
+  const files = [...Deno.readDirSync(source)].map((entry) => entry.name)
+    .filter((file) => file.endsWith(".sql")).sort();
+  if (!files.includes(`${name}.sql`)) {
+    throw new Error(`Cannot stop before migration ${name}: supabase/migrations has no such file`);
+  }
+  const workdir = await Deno.makeTempDir({ prefix: "clerk-events-migrations-" });
+  await Deno.mkdir(`${workdir}/supabase/migrations`, { recursive: true });
+  for (const file of files.filter((file) => file < `${name}.sql`)) {
+    await Deno.copyFile(new URL(file, source), `${workdir}/supabase/migrations/${file}`);
+  }
+  return workdir;
 }
 
 /** An error whose stack is its message: one line in the test report, not a trace. */

@@ -22,6 +22,8 @@ export interface EmbeddedDatabase {
   exec(sql: string): Promise<void>;
   /** Resolves once no client is connected; rejects after `timeoutMs`. */
   idle(timeoutMs?: number): Promise<void>;
+  /** Stops the socket server and PGlite. */
+  close(): Promise<void>;
 }
 
 /** Starts PGlite and its socket server on a free loopback port. */
@@ -50,6 +52,10 @@ export async function startEmbeddedDatabase(): Promise<EmbeddedDatabase> {
         }
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
+    },
+    close: async () => {
+      await server.stop();
+      await db.close();
     },
   };
 }
