@@ -13,4 +13,5 @@ export const MIGRATIONS: readonly string[] = [
   "20261130110000_email_preferences",
   "20261130120000_users_me_sync",
   "20261202090000_schema_version",
+  "20261202100000_organizations",
 ];
