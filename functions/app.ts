@@ -42,6 +42,8 @@ import { createDeleteUserFunction } from "./workflows/delete_user.ts";
 import { createOnboardingFunction } from "./workflows/onboarding_emails.ts";
 import { createReconcileFunction } from "./workflows/reconcile_users.ts";
 import { createSyncUserFunction } from "./workflows/sync_user.ts";
+import { createSyncOrganizationFunction } from "./workflows/sync_organization.ts";
+import { createSyncMembershipFunction } from "./workflows/sync_organization_membership.ts";
 
 /** Options for {@link createApp}; all optional, for tests and benchmarks. */
 export interface AppOptions {
@@ -135,8 +137,11 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         // Without valid Clerk API settings there is no schedule; a requested
         // run fails at once, naming the problem.
         cron: settings.clerkApi.ok ? settings.clerkApi.value.reconcileCron : undefined,
+        organizations: { clerk, store: services.organizationsReconcileStore },
         ...options.reconcile,
       }),
+      createSyncOrganizationFunction(inngest, { organizations: services.organizations, logger }),
+      createSyncMembershipFunction(inngest, { organizations: services.organizations, logger }),
     ]
     : [];
 
@@ -184,6 +189,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         clerkApi: settings.clerkApi.value,
         clerk,
         users,
+        organizations: services.organizations,
         logger,
         fetch: options.fetch,
       })

@@ -279,7 +279,7 @@ comment on function public.upsert_organizations_from_clerk(jsonb) is
 -- membership of these organizations stops being live at the same time.
 -- Returns deleted or already_deleted per id, in input order.
 create function public.delete_organizations_from_clerk(
-  p_ids text[],
+  p_ids jsonb,
   p_deleted_at timestamptz default now()
 ) returns text[]
 language plpgsql
@@ -289,14 +289,15 @@ as $$
 #variable_conflict use_column
 declare
   v_at timestamptz := coalesce(p_deleted_at, now());
+  v_ids text[] := array(select jsonb_array_elements_text(coalesce(p_ids, '[]')));
   v_outcomes text[];
 begin
-  if exists (select from unnest(p_ids) as i(id) where i.id is null or i.id = '') then
+  if exists (select from unnest(v_ids) as i(id) where i.id is null or i.id = '') then
     raise exception 'Cannot delete organization: id is required' using errcode = '22023';
   end if;
 
   with ids as (
-    select distinct i.id from unnest(p_ids) as i(id)
+    select distinct i.id from unnest(v_ids) as i(id)
   ), previous as (
     select o.id, o.deleted_at from public.organizations o join ids on ids.id = o.id
   ), written as (
@@ -318,7 +319,7 @@ begin
                 else 'already_deleted' end
            order by i.n)
     into v_outcomes
-    from unnest(p_ids) with ordinality as i(id, n)
+    from unnest(v_ids) with ordinality as i(id, n)
     left join written w on w.id = i.id
     left join previous p on p.id = i.id;
 
@@ -326,7 +327,7 @@ begin
   update public.organization_memberships m
      set deleted_at = o.deleted_at, updated_at = now()
     from public.organizations o
-   where o.id = any(p_ids)
+   where o.id = any(v_ids)
      and o.deleted_at is not null
      and m.organization_id = o.id
      and m.deleted_at is null;
@@ -335,7 +336,7 @@ begin
 end;
 $$;
 
-comment on function public.delete_organizations_from_clerk(text[], timestamptz) is
+comment on function public.delete_organizations_from_clerk(jsonb, timestamptz) is
   'Tombstones organizations (organization.deleted, or confirmed gone by the reconcile) and ends their memberships. Returns deleted or already_deleted per id.';
 
 -- Applies Clerk memberships (organizationMembership.created/updated/deleted,
@@ -522,16 +523,83 @@ create trigger users_end_memberships_when_deleted
   execute function public.end_memberships_of_deleted_user();
 
 revoke all on function public.upsert_organizations_from_clerk(jsonb) from public, anon, authenticated;
-revoke all on function public.delete_organizations_from_clerk(text[], timestamptz) from public, anon, authenticated;
+revoke all on function public.delete_organizations_from_clerk(jsonb, timestamptz) from public, anon, authenticated;
 revoke all on function public.upsert_organization_memberships_from_clerk(jsonb) from public, anon, authenticated;
 revoke all on function public.apply_organization_from_clerk(jsonb) from public, anon, authenticated;
 revoke all on function public.apply_organization_membership_from_clerk(jsonb) from public, anon, authenticated;
 revoke all on function public.end_memberships_of_deleted_user() from public, anon, authenticated;
 grant execute on function public.upsert_organizations_from_clerk(jsonb) to service_role;
-grant execute on function public.delete_organizations_from_clerk(text[], timestamptz) to service_role;
+grant execute on function public.delete_organizations_from_clerk(jsonb, timestamptz) to service_role;
 grant execute on function public.upsert_organization_memberships_from_clerk(jsonb) to service_role;
 grant execute on function public.apply_organization_from_clerk(jsonb) to service_role;
 grant execute on function public.apply_organization_membership_from_clerk(jsonb) to service_role;
+
+-- POST /clerk-events/users/me/sync: applies every membership of p_user_id
+-- that Clerk listed (GET /v1/users/{id}/organization_memberships) at
+-- p_listed_at, and their organizations, with the rules above; ends the
+-- user's live memberships created before then that Clerk no longer lists
+-- (the user left). Returns the user's live memberships in live
+-- organizations: [{organization_id, role}].
+create function public.sync_user_memberships_from_clerk_api(
+  p_user_id text,
+  p_organizations jsonb,
+  p_memberships jsonb,
+  p_listed_at timestamptz
+) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if p_user_id is null or p_user_id = '' then
+    raise exception 'Cannot sync memberships: user id is required' using errcode = '22023';
+  end if;
+  if exists (
+    select from jsonb_to_recordset(p_memberships) as r(user_id text) where r.user_id <> p_user_id
+  ) then
+    raise exception 'Cannot sync memberships of "%": a membership of another user', p_user_id
+      using errcode = '22023';
+  end if;
+  perform public.upsert_organizations_from_clerk(coalesce(p_organizations, '[]'));
+  perform public.upsert_organization_memberships_from_clerk(coalesce(p_memberships, '[]'));
+  update public.organization_memberships m
+     set deleted_at = p_listed_at, updated_at = now()
+   where m.user_id = p_user_id
+     and m.deleted_at is null
+     and m.clerk_created_at < p_listed_at
+     and m.id not in (select r.id from jsonb_to_recordset(p_memberships) as r(id text));
+  return public.user_live_memberships(p_user_id);
+end;
+$$;
+
+comment on function public.sync_user_memberships_from_clerk_api is
+  'Applies a user''s memberships and organizations read from Clerk''s Backend API, ends those Clerk no longer lists, and returns the live ones as [{organization_id, role}].';
+
+revoke all on function public.sync_user_memberships_from_clerk_api(text, jsonb, jsonb, timestamptz) from public, anon, authenticated;
+grant execute on function public.sync_user_memberships_from_clerk_api(text, jsonb, jsonb, timestamptz) to service_role;
+
+-- The user's live memberships in live organizations, as
+-- /clerk-events/users/me/sync answers them: [{organization_id, role}].
+create function public.user_live_memberships(p_user_id text)
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select coalesce(jsonb_agg(jsonb_build_object('organization_id', m.organization_id,
+                                               'role', m.role)
+                            order by m.organization_id), '[]')
+    from public.organization_memberships m
+   where m.user_id = p_user_id
+     and m.deleted_at is null
+     and not exists (
+       select from public.organizations o
+        where o.id = m.organization_id and o.deleted_at is not null);
+$$;
+
+revoke all on function public.user_live_memberships(text) from public, anon, authenticated;
+grant execute on function public.user_live_memberships(text) to service_role;
 
 -- Reconciliation (reconcile-users-with-clerk also repairs organizations and
 -- memberships). The same bookkeeping as for users: the ids each page listed
@@ -806,7 +874,7 @@ $$;
 create function public.resolve_absent_clerk_organizations(
   p_run_id uuid,
   p_found jsonb,
-  p_gone text[],
+  p_gone jsonb,
   p_dry_run boolean default false
 ) returns jsonb
 language plpgsql
@@ -833,7 +901,8 @@ begin
 
   with resolved as (
     delete from public.clerk_sync_org_absent a
-     where a.run_id = p_run_id and a.kind = 'organization' and a.id = any(p_gone)
+     where a.run_id = p_run_id and a.kind = 'organization'
+       and a.id in (select jsonb_array_elements_text(p_gone))
     returning a.id
   )
   select coalesce(array_agg(id), '{}') into v_gone from resolved;
@@ -841,7 +910,7 @@ begin
     v_tombstoned := cardinality(v_gone);
   elsif cardinality(v_gone) > 0 then
     select count(*) into v_tombstoned
-      from unnest(public.delete_organizations_from_clerk(v_gone, now())) as o
+      from unnest(public.delete_organizations_from_clerk(to_jsonb(v_gone), now())) as o
      where o = 'deleted';
   end if;
   update public.clerk_sync_runs r
@@ -858,8 +927,8 @@ $$;
 create function public.resolve_absent_clerk_memberships(
   p_run_id uuid,
   p_found jsonb,
-  p_gone text[],
-  p_gone_orgs text[],
+  p_gone jsonb,
+  p_gone_orgs jsonb,
   p_dry_run boolean default false
 ) returns jsonb
 language plpgsql
@@ -870,6 +939,7 @@ declare
   v_found jsonb;
   v_counts jsonb;
   v_gone text[];
+  v_gone_orgs text[] := array(select jsonb_array_elements_text(coalesce(p_gone_orgs, '[]')));
   v_tombstoned integer := 0;
   v_orgs_tombstoned integer := 0;
 begin
@@ -888,7 +958,8 @@ begin
   with resolved as (
     delete from public.clerk_sync_org_absent a
      where a.run_id = p_run_id and a.kind = 'membership'
-       and (a.id = any(p_gone) or a.organization_id = any(p_gone_orgs))
+       and (a.id in (select jsonb_array_elements_text(coalesce(p_gone, '[]')))
+         or a.organization_id = any(v_gone_orgs))
     returning a.id
   )
   select coalesce(array_agg(id), '{}') into v_gone from resolved;
@@ -896,9 +967,9 @@ begin
   if coalesce(p_dry_run, false) then
     v_tombstoned := cardinality(v_gone);
   else
-    if cardinality(p_gone_orgs) > 0 then
+    if cardinality(v_gone_orgs) > 0 then
       select count(*) into v_orgs_tombstoned
-        from unnest(public.delete_organizations_from_clerk(p_gone_orgs, now())) as o
+        from unnest(public.delete_organizations_from_clerk(to_jsonb(v_gone_orgs), now())) as o
        where o = 'deleted';
     end if;
     update public.organization_memberships m
@@ -998,16 +1069,16 @@ revoke all on function public.reconcile_clerk_org_page(uuid, text, integer, json
 revoke all on function public.collect_absent_clerk_org_rows(uuid, text) from public, anon, authenticated;
 revoke all on function public.clerk_sync_absent_organizations(uuid, integer) from public, anon, authenticated;
 revoke all on function public.clerk_sync_absent_memberships(uuid, integer, integer) from public, anon, authenticated;
-revoke all on function public.resolve_absent_clerk_organizations(uuid, jsonb, text[], boolean) from public, anon, authenticated;
-revoke all on function public.resolve_absent_clerk_memberships(uuid, jsonb, text[], text[], boolean) from public, anon, authenticated;
+revoke all on function public.resolve_absent_clerk_organizations(uuid, jsonb, jsonb, boolean) from public, anon, authenticated;
+revoke all on function public.resolve_absent_clerk_memberships(uuid, jsonb, jsonb, jsonb, boolean) from public, anon, authenticated;
 grant execute on function public.count_clerk_org_sync_outcomes(uuid, text, text[]) to service_role;
 grant execute on function public.apply_clerk_org_rows(text, jsonb, boolean) to service_role;
 grant execute on function public.reconcile_clerk_org_page(uuid, text, integer, jsonb, boolean) to service_role;
 grant execute on function public.collect_absent_clerk_org_rows(uuid, text) to service_role;
 grant execute on function public.clerk_sync_absent_organizations(uuid, integer) to service_role;
 grant execute on function public.clerk_sync_absent_memberships(uuid, integer, integer) to service_role;
-grant execute on function public.resolve_absent_clerk_organizations(uuid, jsonb, text[], boolean) to service_role;
-grant execute on function public.resolve_absent_clerk_memberships(uuid, jsonb, text[], text[], boolean) to service_role;
+grant execute on function public.resolve_absent_clerk_organizations(uuid, jsonb, jsonb, boolean) to service_role;
+grant execute on function public.resolve_absent_clerk_memberships(uuid, jsonb, jsonb, jsonb, boolean) to service_role;
 
 insert into public.clerk_events_migrations (version) values ('20261202100000_organizations')
   on conflict do nothing;
