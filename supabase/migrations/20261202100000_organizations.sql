@@ -375,24 +375,43 @@ begin
       v_bad using errcode = '22023';
   end if;
 
-  with input as (
+  with unique_ids as (
     select distinct on (r.id) r.*
       from jsonb_to_recordset(p_memberships) as r(
         id text, organization_id text, user_id text, role text, permissions text[],
         clerk_created_at timestamptz, clerk_updated_at timestamptz, deleted_at timestamptz)
      order by r.id, r.deleted_at is not null desc, r.clerk_updated_at desc
+  ), input as (
+    -- next_joined_at: when the same user joined the same organization again
+    -- later, within this call.
+    select u.*,
+           lead(u.clerk_created_at) over (
+             partition by u.organization_id, u.user_id order by u.clerk_created_at
+           ) as next_joined_at
+      from unique_ids u
+  ), older as (
+    -- Looked up by (organization_id, user_id), one index probe per row,
+    -- so that the cost of a call does not grow with the table.
+    select n.id, max(i.clerk_created_at) as rejoined_at
+      from input i
+      cross join lateral (
+        select n.id from public.organization_memberships n
+         where n.organization_id = i.organization_id
+           and n.user_id = i.user_id
+           and n.id <> i.id
+           and n.deleted_at is null
+           and n.clerk_created_at < i.clerk_created_at
+        offset 0 -- keeps the lookup per row (an index probe), not a join over the table
+      ) n
+     where n.id not in (select id from input)
+     group by n.id
   ), ended as (
     -- A newer membership of the same user in the same organization ends
     -- the older live ones: the user left and joined again.
     update public.organization_memberships m
-       set deleted_at = i.clerk_created_at, updated_at = now()
-      from input i
-     where m.organization_id = i.organization_id
-       and m.user_id = i.user_id
-       and m.id <> i.id
-       and m.id not in (select id from input)
-       and m.deleted_at is null
-       and m.clerk_created_at < i.clerk_created_at
+       set deleted_at = o.rejoined_at, updated_at = now()
+      from older o
+     where m.id = o.id
     returning m.id
   ), decided as (
     select i.id, i.organization_id, i.user_id, i.role, i.permissions,
@@ -407,16 +426,19 @@ begin
                  and n.user_id = i.user_id
                  and n.id <> i.id
                  and n.clerk_created_at > i.clerk_created_at),
-             (select min(n.clerk_created_at)
-                from input n
-               where n.organization_id = i.organization_id
-                 and n.user_id = i.user_id
-                 and n.id <> i.id
-                 and n.clerk_created_at > i.clerk_created_at)
+             case when i.next_joined_at > i.clerk_created_at then i.next_joined_at end
            ) as deleted_at
       from input i
-      left join public.organizations o on o.id = i.organization_id and o.deleted_at is not null
-      left join public.users u on u.id = i.user_id and u.deleted_at is not null
+      left join lateral (
+        select o.deleted_at from public.organizations o
+         where o.id = i.organization_id and o.deleted_at is not null
+        offset 0
+      ) o on true
+      left join lateral (
+        select u.deleted_at from public.users u
+         where u.id = i.user_id and u.deleted_at is not null
+        offset 0
+      ) u on true
   ), written as (
     insert into public.organization_memberships as m (
       id, organization_id, user_id, role, permissions,
@@ -791,23 +813,22 @@ begin
     insert into public.clerk_sync_org_absent (run_id, kind, id)
     select p_run_id, p_kind, o.id
       from public.organizations o
-      left join (
-        select distinct unnest(s.ids) as id
-          from public.clerk_sync_org_seen s
-         where s.run_id = p_run_id and s.kind = p_kind
-      ) seen on seen.id = o.id
-     where seen.id is null and o.deleted_at is null and o.created_at < v_started
+     where o.deleted_at is null
+       and o.created_at < v_started
+       -- A hashed subplan: one pass over the table, whatever its size.
+       and o.id not in (
+         select unnest(s.ids) from public.clerk_sync_org_seen s
+          where s.run_id = p_run_id and s.kind = p_kind)
     on conflict do nothing;
   else
     insert into public.clerk_sync_org_absent (run_id, kind, id, organization_id, user_id)
     select p_run_id, p_kind, m.id, m.organization_id, m.user_id
       from public.organization_memberships m
-      left join (
-        select distinct unnest(s.ids) as id
-          from public.clerk_sync_org_seen s
-         where s.run_id = p_run_id and s.kind = p_kind
-      ) seen on seen.id = m.id
-     where seen.id is null and m.deleted_at is null and m.created_at < v_started
+     where m.deleted_at is null
+       and m.created_at < v_started
+       and m.id not in (
+         select unnest(s.ids) from public.clerk_sync_org_seen s
+          where s.run_id = p_run_id and s.kind = p_kind)
     on conflict do nothing;
   end if;
   select count(*) into v_count
