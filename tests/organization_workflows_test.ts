@@ -41,7 +41,7 @@ Deno.test("the webhook forwards organization events, validated with the shared s
         assert.equal(event.ts, payload.timestamp);
       });
     }
-    await t.step("organization.deleted carries only {object, id, slug, deleted}", async () => {
+    await t.step("organization.deleted carries only {object, id, slug, deleted}", () => {
       const payload = clerkPayload("organization.deleted");
       assert.deepEqual(Object.keys(payload.data).sort(), ["deleted", "id", "object", "slug"]);
     });

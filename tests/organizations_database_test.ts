@@ -5,7 +5,6 @@
  * under row level security, with v1 and v2 session-token claims.
  */
 import assert from "node:assert/strict";
-import type postgres from "postgres";
 import { asRole } from "./support/database.ts";
 import { withPostgrest } from "./support/postgrest.ts";
 import { usersStoreAt } from "./support/users.ts";
@@ -157,6 +156,15 @@ Deno.test("memberships keep the newest version and never come back", async (t) =
         },
       );
     }
+
+    await t.step("a deleted membership stays not live even for a newer version", async () => {
+      const [org, user, id] = [newId("org"), newId("user"), newId("orgmem")];
+      await store.upsertMembership(membershipRow(id, org, user, 1));
+      await store.upsertMembership(membershipRow(id, org, user, 2, { deleted_at: at(3) }));
+      assert.equal(await store.upsertMembership(membershipRow(id, org, user, 50)), "not_live");
+      assert.deepEqual(await liveMemberships(sql, org, user), []);
+      assert.equal((await readMembership(sql, id))?.deleted_at?.toISOString(), at(3));
+    });
 
     for (const order of permutations(["joined", "left", "rejoined"])) {
       await t.step(`leave and re-join as ${order.join(", ")}: exactly one live`, async () => {

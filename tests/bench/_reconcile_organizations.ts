@@ -39,7 +39,6 @@ import { TEST_SERVICE_KEY, TEST_SIGNING_KEY, testEnv } from "../support/env.ts";
 import { driveRun } from "../support/inngest_cloud.ts";
 import { startPostgrestDouble } from "../support/postgrest_double.ts";
 import { type Server, spawnServer, waitUntilAnswering } from "./_process.ts";
-import { median } from "./_load.ts";
 import { compare, num, type Row } from "./_report.ts";
 
 /** How the benchmark runs. */
