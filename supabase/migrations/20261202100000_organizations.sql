@@ -555,6 +555,7 @@ grant execute on function public.delete_organizations_from_clerk(jsonb, timestam
 grant execute on function public.upsert_organization_memberships_from_clerk(jsonb) to service_role;
 grant execute on function public.apply_organization_from_clerk(jsonb) to service_role;
 grant execute on function public.apply_organization_membership_from_clerk(jsonb) to service_role;
+grant execute on function public.end_memberships_of_deleted_user() to service_role;
 
 -- POST /clerk-events/users/me/sync: applies every membership of p_user_id
 -- that Clerk listed (GET /v1/users/{id}/organization_memberships) at
