@@ -44,6 +44,8 @@ import { createOnboardingFunction } from "./workflows/onboarding_emails.ts";
 import { createReconcileFunction } from "./workflows/reconcile_users.ts";
 import { createSyncUserFunction } from "./workflows/sync_user.ts";
 import { wireNewsletter } from "./newsletter/wiring.ts";
+import { createSyncOrganizationFunction } from "./workflows/sync_organization.ts";
+import { createSyncMembershipFunction } from "./workflows/sync_organization_membership.ts";
 
 /** Options for {@link createApp}; all optional, for tests and benchmarks. */
 export interface AppOptions {
@@ -136,9 +138,12 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         // Without valid Clerk API settings there is no schedule; a requested
         // run fails at once, naming the problem.
         cron: settings.clerkApi.ok ? settings.clerkApi.value.reconcileCron : undefined,
+        organizations: { clerk, store: services.organizationsReconcileStore },
         ...options.reconcile,
       }),
       ...newsletter.functions,
+      createSyncOrganizationFunction(inngest, { organizations: services.organizations, logger }),
+      createSyncMembershipFunction(inngest, { organizations: services.organizations, logger }),
     ]
     : [];
 
@@ -188,6 +193,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         clerkApi: settings.clerkApi.value,
         clerk,
         users,
+        organizations: services.organizations,
         logger,
         fetch: options.fetch,
       })

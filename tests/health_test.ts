@@ -45,6 +45,8 @@ async function steps(t: Deno.TestContext, reachable: Env) {
       "delete-user-from-clerk",
       "onboarding-emails",
       "reconcile-users-with-clerk",
+      "sync-organization-from-clerk",
+      "sync-organization-membership-from-clerk",
     ]);
     assert.equal(body.versions.inngest, "4.24.0");
     assert.deepEqual(Object.keys(body.settings), [...SETTING_NAMES]);

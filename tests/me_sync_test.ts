@@ -65,7 +65,10 @@ async function withHarness(env: Env, fn: (h: Harness) => Promise<void>): Promise
         clerk.putUser(user);
         return { user, token: await mintSessionToken(acme, { sub: user.id }) };
       },
-      userRequests: () => clerk.requests.filter((r) => r.path.startsWith("/v1/users")).length,
+      userRequests: () =>
+        clerk.requests.filter((r) =>
+          r.path.startsWith("/v1/users") && !r.path.endsWith("/organization_memberships")
+        ).length,
       jwksRequests: () => clerk.requests.filter((r) => r.path === "/v1/jwks").length,
     };
     try {

@@ -209,6 +209,8 @@ Deno.test("reconcile fills public.users from Clerk, then changes nothing", async
           updated: 0,
           unchanged: total,
           tombstoned: 0,
+          organizations: { listed: 0, inserted: 0, updated: 0, unchanged: 0, tombstoned: 0 },
+          memberships: { listed: 0, inserted: 0, updated: 0, unchanged: 0, tombstoned: 0 },
         },
       );
     });

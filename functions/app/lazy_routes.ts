@@ -5,7 +5,8 @@
  * webhook, and loading them at start-up is cold start (see the benchmark).
  */
 import type { Inngest, InngestFunction } from "inngest";
-import type { ClerkBackendApi } from "../clerk/backend_api.ts";
+import type { ClerkClient } from "../clerk/configured_api.ts";
+import type { OrganizationsStore } from "../organizations/store.ts";
 import type { EmailPreferencesStore } from "../email/preferences_store.ts";
 import { lazy } from "../util/lazy.ts";
 import type { Logger } from "../util/log.ts";
@@ -51,8 +52,9 @@ export interface MeSyncDeps {
   readonly session: SessionSettings;
   readonly clerkApi: ClerkApiSettings;
   /** The app's Backend API client, whose request budget the reconcile shares. */
-  readonly clerk: () => Promise<ClerkBackendApi>;
+  readonly clerk: () => Promise<ClerkClient>;
   readonly users: () => Promise<UsersStore>;
+  readonly organizations?: () => Promise<OrganizationsStore>;
   readonly logger: Logger;
   readonly fetch?: typeof fetch;
 }

@@ -9,8 +9,8 @@
  * naming the problems; building the app never fails.
  */
 import type { SupabaseClient } from "@supabase/supabase-js";
-import type { ClerkBackendApi } from "../clerk/backend_api.ts";
 import type { BudgetClock } from "../clerk/request_budget.ts";
+import type { ClerkClient } from "../clerk/configured_api.ts";
 import type { DeliveriesStore } from "../email/deliveries_store.ts";
 import type { Mailer } from "../email/mailer.ts";
 import type { EmailPreferencesStore } from "../email/preferences_store.ts";
@@ -18,6 +18,8 @@ import { lazy } from "../util/lazy.ts";
 import type { EmailSettings, Settings, SettingsGroup } from "../settings.ts";
 import type { ReconcileStore } from "../users/reconcile_store.ts";
 import type { UsersStore } from "../users/users_store.ts";
+import type { OrganizationsStore } from "../organizations/store.ts";
+import type { OrganizationsReconcileStore } from "../organizations/reconcile_store.ts";
 
 /** The app's shared services, each resolved once on first use. */
 export interface AppServices {
@@ -26,11 +28,13 @@ export interface AppServices {
   readonly deliveries: () => Promise<DeliveriesStore>;
   readonly preferences: () => Promise<EmailPreferencesStore>;
   readonly reconcileStore: () => Promise<ReconcileStore>;
+  readonly organizations: () => Promise<OrganizationsStore>;
+  readonly organizationsReconcileStore: () => Promise<OrganizationsReconcileStore>;
   /** The email settings; throws, naming the problems, while they are invalid. */
   readonly email: () => EmailSettings;
   readonly mailer: () => Promise<Mailer>;
   /** One Backend API client for the app: one request budget for every call. */
-  readonly clerk: () => Promise<ClerkBackendApi>;
+  readonly clerk: () => Promise<ClerkClient>;
 }
 
 /**
@@ -69,6 +73,18 @@ export function createAppServices(
     reconcileStore: lazy(async () => {
       const { createSupabaseReconcileStore } = await import("../users/supabase_reconcile_store.ts");
       return createSupabaseReconcileStore(await supabase());
+    }),
+    organizations: lazy(async () => {
+      const { createSupabaseOrganizationsStore } = await import(
+        "../organizations/supabase_store.ts"
+      );
+      return createSupabaseOrganizationsStore(await supabase());
+    }),
+    organizationsReconcileStore: lazy(async () => {
+      const { createSupabaseOrganizationsReconcileStore } = await import(
+        "../organizations/supabase_reconcile_store.ts"
+      );
+      return createSupabaseOrganizationsReconcileStore(await supabase());
     }),
     email,
     mailer: lazy(async () => {

@@ -116,26 +116,27 @@ const clerkErrorsSchema = z.looseObject({
     .min(1),
 });
 
-/** Creates the client. */
-export function createClerkBackendApi(options: ClerkBackendApiOptions): ClerkBackendApi {
+/** A GET of a Backend API path, paced by the request budget; typed errors for no answer. */
+export type ClerkGet = (
+  path: string,
+  action: string,
+  priority?: RequestPriority,
+) => Promise<Response>;
+
+/** The GET every call of the clients over `options` goes through. */
+export function createClerkGet(options: ClerkBackendApiOptions): ClerkGet {
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const base = options.apiUrl.replace(/\/+$/, "");
   const timeoutMs = options.timeoutMs ?? 15_000;
-
-  const get = async (
-    path: string,
-    action: string,
-    priority: RequestPriority = "background",
-  ): Promise<Response> => {
+  return async (path, action, priority = "background") => {
     try {
       await options.limiter?.acquire(priority);
     } catch (error) {
       if (!(error instanceof RequestBudgetExhaustedError)) throw error;
       throw new ClerkBudgetExhaustedError(`${action}: ${error.message}`, error.retryAfterSeconds);
     }
-    let res: Response;
     try {
-      res = await fetchImpl(`${base}${path}`, {
+      return await fetchImpl(`${base}${path}`, {
         headers: { authorization: `Bearer ${options.secretKey}`, accept: "application/json" },
         signal: AbortSignal.timeout(timeoutMs),
       });
@@ -143,9 +144,14 @@ export function createClerkBackendApi(options: ClerkBackendApiOptions): ClerkBac
       const detail = error instanceof Error ? error.message : String(error);
       throw new ClerkApiError(`${action}: ${detail}`, undefined, false, error);
     }
-    return res;
   };
+}
 
+/** Creates the client. */
+export function createClerkBackendApi(
+  options: ClerkBackendApiOptions,
+  get: ClerkGet = createClerkGet(options),
+): ClerkBackendApi {
   return {
     async listUsers({ limit, offset, orderBy }) {
       const action = `Cannot list Clerk users at offset ${offset}`;
@@ -169,24 +175,28 @@ export function createClerkBackendApi(options: ClerkBackendApiOptions): ClerkBac
     async getUser(id, { priority } = {}) {
       const action = `Cannot get Clerk user "${id}"`;
       const res = await get(`/v1/users/${encodeURIComponent(id)}`, action, priority);
-      if (res.status === 404) {
-        const errors = clerkErrorsSchema.safeParse(await readJson(res, action).catch(() => null));
-        if (errors.success && errors.data.errors.some((e) => e.code === "resource_not_found")) {
-          return null;
-        }
-        throw new ClerkApiError(
-          `${action}: Clerk answered 404 without resource_not_found`,
-          404,
-          false,
-        );
-      }
+      if (await isNotFound(res, action)) return null;
       if (!res.ok) throw await failure(res, action);
       return parseUser(await readJson(res, action), action);
     },
   };
 }
 
-async function readJson(res: Response, action: string): Promise<unknown> {
+/**
+ * Whether `res` is Clerk's 404 `resource_not_found` (the resource is gone);
+ * a 404 without that code (a wrong URL, a proxy) is an error, not an answer.
+ */
+export async function isNotFound(res: Response, action: string): Promise<boolean> {
+  if (res.status !== 404) return false;
+  const errors = clerkErrorsSchema.safeParse(await readJson(res, action).catch(() => null));
+  if (errors.success && errors.data.errors.some((e) => e.code === "resource_not_found")) {
+    return true;
+  }
+  throw new ClerkApiError(`${action}: Clerk answered 404 without resource_not_found`, 404, false);
+}
+
+/** The JSON body of `res`, or a ClerkApiError. */
+export async function readJson(res: Response, action: string): Promise<unknown> {
   try {
     return await res.json();
   } catch (error) {
@@ -230,7 +240,7 @@ function known(value: unknown): unknown {
 }
 
 /** The typed error for a non-2xx answer. */
-async function failure(res: Response, action: string): Promise<ClerkApiError> {
+export async function failure(res: Response, action: string): Promise<ClerkApiError> {
   const text = await res.text().catch(() => "");
   let code: string | undefined;
   try {

@@ -5,7 +5,11 @@
 import type { SettingsGroup } from "../settings/_schema.ts";
 import type { ClerkApiSettings } from "../settings/clerk_api.ts";
 import type { ClerkBackendApi } from "./backend_api.ts";
+import type { ClerkOrganizationsApi } from "./organizations_api.ts";
 import type { BudgetClock } from "./request_budget.ts";
+
+/** The app's Backend API client: users and organizations, one request budget. */
+export type ClerkClient = ClerkBackendApi & ClerkOrganizationsApi;
 
 /**
  * Resolves to the client; rejects with `<action>: <problems>` while the
@@ -16,17 +20,22 @@ export async function configuredClerkApi(
   action: string,
   fetchImpl?: typeof fetch,
   budgetClock?: BudgetClock,
-): Promise<ClerkBackendApi> {
+): Promise<ClerkClient> {
   if (!settings.ok) throw new Error(`${action}: ${settings.problems.join("; ")}`);
   const { secretKey, apiUrl, requestBudget } = settings.value;
-  const [{ createClerkBackendApi }, { createRequestLimiter }] = await Promise.all([
+  const [{ createClerkBackendApi, createClerkGet }, { createClerkOrganizationsApi }, {
+    createRequestLimiter,
+  }] = await Promise.all([
     import("./backend_api.ts"),
+    import("./organizations_api.ts"),
     import("./request_budget.ts"),
   ]);
-  return createClerkBackendApi({
+  const options = {
     secretKey,
     apiUrl,
     fetch: fetchImpl,
     limiter: createRequestLimiter({ ...requestBudget, clock: budgetClock }),
-  });
+  };
+  const get = createClerkGet(options);
+  return { ...createClerkBackendApi(options, get), ...createClerkOrganizationsApi(get) };
 }

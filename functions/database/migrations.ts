@@ -14,5 +14,6 @@ export const MIGRATIONS: readonly string[] = [
   "20261130120000_users_me_sync",
   "20261202090000_schema_version",
   "20261202095000_health_schema",
+  "20261202100000_organizations",
   "20261202110000_newsletter",
 ];

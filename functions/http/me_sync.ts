@@ -15,6 +15,12 @@
  *    The read goes first in the app's request budget (ahead of the
  *    reconcile, which leaves it headroom) and waits at most about 2 s for
  *    a slot; past that the answer is 503 with `Retry-After`.
+ * 6. The user's organization memberships, and their organizations, are read
+ *    from `GET /v1/users/{id}/organization_memberships` and applied the same
+ *    way, whenever the user was read from Clerk or the token's active
+ *    organization (`org_id`, or `o.id` in v2 tokens) is not among the live
+ *    memberships stored: the app that just created or joined an
+ *    organization sees it in Postgres before the webhook lands.
  *
  * Import this module lazily: it loads `jose`, which the webhook path never
  * needs.
@@ -37,6 +43,10 @@ import type { ClerkApiSettings } from "../settings/clerk_api.ts";
 import type { SessionSettings } from "../settings/session.ts";
 import { toUserRow } from "../users/user_row.ts";
 import type { ApiSyncOutcome, SyncedUser, UsersStore } from "../users/users_store.ts";
+import type { ClerkOrganizationsApi } from "../clerk/organizations_api.ts";
+import { clerkOrganizationSchema } from "../clerk/organization_schemas.ts";
+import { toMembershipRow, toOrganizationRow } from "../organizations/rows.ts";
+import type { LiveMembership, OrganizationsStore } from "../organizations/store.ts";
 import { corsHeaders, type CorsPolicy, isAllowedOrigin, preflightResponse } from "./cors.ts";
 import { HttpError, json } from "./http_error.ts";
 import { createRateLimiter, type RateLimiter } from "./rate_limiter.ts";
@@ -46,8 +56,10 @@ export interface MeSyncRouteOptions {
   readonly session: SessionSettings;
   readonly clerkApi: ClerkApiSettings;
   /** The app's Backend API client, whose request budget the reconcile shares. */
-  readonly clerk: Pick<ClerkBackendApi, "getUser">;
+  readonly clerk: MeSyncClerk;
   readonly users: () => Promise<UsersStore>;
+  /** Without it, memberships are not synced. */
+  readonly organizations?: () => Promise<OrganizationsStore>;
   readonly logger: Logger;
   /** Used for the JWKS. */
   readonly fetch?: typeof fetch;
@@ -69,16 +81,24 @@ export function createMeSyncRoute(options: MeSyncRouteOptions) {
     }),
     clerk: options.clerk,
     users: options.users,
+    organizations: options.organizations,
     allowedOrigins: session.corsAllowedOrigins,
     logger: options.logger,
   });
 }
 
+/** The Backend API calls the route makes; memberships are synced only with the second. */
+export type MeSyncClerk =
+  & Pick<ClerkBackendApi, "getUser">
+  & Partial<Pick<ClerkOrganizationsApi, "listUserMemberships">>;
+
 /** Options for {@link createMeSyncHandler}. */
 export interface MeSyncOptions {
   readonly verify: SessionTokenVerifier;
-  readonly clerk: Pick<ClerkBackendApi, "getUser">;
+  readonly clerk: MeSyncClerk;
   readonly users: () => Promise<UsersStore>;
+  /** The organizations store; without it, memberships are not synced. */
+  readonly organizations?: () => Promise<OrganizationsStore>;
   /** Origins that get a CORS grant. */
   readonly allowedOrigins: readonly string[];
   readonly logger: Logger;
@@ -96,6 +116,8 @@ export interface MeSyncAnswer {
   readonly outcome: Exclude<ApiSyncOutcome, "deleted">;
   /** `database` when answered without calling Clerk. */
   readonly source: "clerk" | "database";
+  /** The user's live memberships, when organizations are synced. */
+  readonly memberships?: readonly LiveMembership[];
 }
 
 /** Default freshness window: five minutes. */
@@ -147,10 +169,13 @@ export function createMeSyncHandler(options: MeSyncOptions) {
       if (result.outcome === "deleted" || !result.user) throw gone();
       answer = { user: result.user, outcome: result.outcome, source: "clerk" };
     }
+    const memberships = await syncMemberships(id, activeOrganization(claims), answer.source);
+    if (memberships) answer = { ...answer, memberships };
     logger.info("User synced on demand", {
       user_id: id,
       outcome: answer.outcome,
       source: answer.source,
+      memberships: memberships?.length,
       duration_ms: Math.round(performance.now() - started),
     });
     return answer;
@@ -180,9 +205,53 @@ export function createMeSyncHandler(options: MeSyncOptions) {
     }
   };
 
-  const fromClerk = async (id: string) => {
+  /**
+   * The user's live memberships: from the database while the user was
+   * answered from it and the token's active organization is among them;
+   * otherwise read from Clerk and applied.
+   */
+  const syncMemberships = async (
+    id: string,
+    activeOrg: string | undefined,
+    source: MeSyncAnswer["source"],
+  ): Promise<LiveMembership[] | undefined> => {
+    const listUserMemberships = options.clerk.listUserMemberships;
+    if (!options.organizations || !listUserMemberships) return undefined;
+    const store = await options.organizations();
+    if (source === "database") {
+      const stored = await store.liveMemberships(id);
+      if (!activeOrg || stored.some((m) => m.organization_id === activeOrg)) return stored;
+    }
+    const listedAt = now().toISOString();
+    const memberships = await askClerk(id, async () => {
+      const all = [];
+      for (let offset = 0;;) {
+        const page = await listUserMemberships(id, { limit: 500, offset }, {
+          priority: "interactive",
+        });
+        all.push(...page.data);
+        offset += page.data.length;
+        if (page.data.length === 0 || offset >= page.totalCount) return all;
+      }
+    });
+    const organizations = memberships.flatMap((m) => {
+      const org = clerkOrganizationSchema.safeParse(m.organization);
+      return org.success ? [toOrganizationRow(org.data)] : [];
+    });
+    return store.syncUserMemberships(
+      id,
+      organizations,
+      memberships.filter((m) => m.public_user_data.user_id === id).map((m) => toMembershipRow(m)),
+      listedAt,
+    );
+  };
+
+  const fromClerk = (id: string) =>
+    askClerk(id, () => options.clerk.getUser(id, { priority: "interactive" }));
+
+  const askClerk = async <T>(id: string, call: () => Promise<T>): Promise<T> => {
     try {
-      return await options.clerk.getUser(id, { priority: "interactive" });
+      return await call();
     } catch (error) {
       logger.warn("User sync: Backend API failed", { user_id: id, ...errorFields(error) });
       if (error instanceof ClerkBudgetExhaustedError) {
@@ -234,6 +303,16 @@ export function createMeSyncHandler(options: MeSyncOptions) {
     logger.error("User sync failed", errorFields(error));
     return new HttpError(500, "internal_error", "Internal error", { cause: error });
   }
+}
+
+/** The session token's active organization: `org_id` (v1) or `o.id` (v2). */
+function activeOrganization(claims: Record<string, unknown>): string | undefined {
+  if (typeof claims.org_id === "string" && claims.org_id) return claims.org_id;
+  const o = claims.o;
+  if (typeof o === "object" && o !== null && typeof (o as { id?: unknown }).id === "string") {
+    return (o as { id: string }).id || undefined;
+  }
+  return undefined;
 }
 
 function unauthorized(): HttpError {

@@ -7,6 +7,11 @@
 import { eventType } from "inngest";
 import { z } from "zod";
 import { clerkDeletedUserSchema, clerkUserSchema } from "../clerk/schemas.ts";
+import {
+  clerkDeletedOrganizationSchema,
+  clerkOrganizationMembershipSchema,
+  clerkOrganizationSchema,
+} from "../clerk/organization_schemas.ts";
 
 /** Prefix of every event name forwarded from Clerk. */
 export const CLERK_EVENT_PREFIX = "clerk/";
@@ -20,8 +25,48 @@ export const userUpdated = eventType("clerk/user.updated", { schema: clerkUserSc
 /** `clerk/user.deleted`: data is Clerk's DeletedObject, unchanged. */
 export const userDeleted = eventType("clerk/user.deleted", { schema: clerkDeletedUserSchema });
 
+/** `clerk/organization.created`: data is Clerk's Organization object, unchanged. */
+export const organizationCreated = eventType("clerk/organization.created", {
+  schema: clerkOrganizationSchema,
+});
+
+/** `clerk/organization.updated`: data is Clerk's Organization object, unchanged. */
+export const organizationUpdated = eventType("clerk/organization.updated", {
+  schema: clerkOrganizationSchema,
+});
+
+/** `clerk/organization.deleted`: data is `{object, id, slug, deleted}`, with no `updated_at`. */
+export const organizationDeleted = eventType("clerk/organization.deleted", {
+  schema: clerkDeletedOrganizationSchema,
+});
+
+/** `clerk/organizationMembership.created`: data is Clerk's OrganizationMembership. */
+export const organizationMembershipCreated = eventType("clerk/organizationMembership.created", {
+  schema: clerkOrganizationMembershipSchema,
+});
+
+/** `clerk/organizationMembership.updated`: data is Clerk's OrganizationMembership. */
+export const organizationMembershipUpdated = eventType("clerk/organizationMembership.updated", {
+  schema: clerkOrganizationMembershipSchema,
+});
+
+/** `clerk/organizationMembership.deleted`: data is the whole deleted OrganizationMembership. */
+export const organizationMembershipDeleted = eventType("clerk/organizationMembership.deleted", {
+  schema: clerkOrganizationMembershipSchema,
+});
+
 /** The events the workflows consume, whose data the webhook validates. */
-export const consumedEvents = [userCreated, userUpdated, userDeleted] as const;
+export const consumedEvents = [
+  userCreated,
+  userUpdated,
+  userDeleted,
+  organizationCreated,
+  organizationUpdated,
+  organizationDeleted,
+  organizationMembershipCreated,
+  organizationMembershipUpdated,
+  organizationMembershipDeleted,
+] as const;
 
 /**
  * The data schema of a consumed event, or `undefined` for Clerk event types

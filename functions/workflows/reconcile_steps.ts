@@ -156,12 +156,13 @@ async function lookUp(clerk: ClerkBackendApi, ids: readonly string[]) {
   return answers;
 }
 
-function transient(error: unknown): boolean {
+/** Whether a retry may cure `error` (a 429, a 5xx, a network error). */
+export function transient(error: unknown): boolean {
   return error instanceof ClerkApiError && !error.permanent;
 }
 
 /** Log fields for a failure: its status, and its message with addresses masked. */
-function why(error: unknown) {
+export function why(error: unknown) {
   return {
     status: error instanceof ClerkApiError ? error.status : undefined,
     ...errorFields(error),

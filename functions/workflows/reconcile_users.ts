@@ -16,7 +16,8 @@
  *    time: a 404 erases the user like `delete-user-from-clerk`; a user
  *    Clerk still has (missed because a deletion shifted the pages) is
  *    upserted.
- * 4. `finish-run` records the counts.
+ * 4. The same for organizations and memberships (`reconcile_organizations.ts`).
+ * 5. `finish-run` records the counts.
  *
  * It never sends email and never emits `clerk/user.created`: backfilled
  * users are not new sign-ups. One run at a time: a trigger that arrives
@@ -29,6 +30,11 @@ import { errorFields, type Logger } from "../util/log.ts";
 import type { ReconcileStore, SyncTrigger } from "../users/reconcile_store.ts";
 import type { ReconcileContext } from "./reconcile_steps.ts";
 import { lazy } from "../util/lazy.ts";
+import {
+  type GuardedStep,
+  type OrganizationsReconcileDeps,
+  reconcileOrganizations,
+} from "./reconcile_organizations.ts";
 
 // The steps, and the Clerk client they use, load when a step first runs:
 // the webhook path never needs them (see the cold-start benchmark).
@@ -60,6 +66,8 @@ export interface ReconcileDeps {
   readonly pageSize?: number;
   readonly pagesPerStep?: number;
   readonly confirmBatchSize?: number;
+  /** Organizations and memberships, repaired after the users (see reconcile_organizations.ts). */
+  readonly organizations?: OrganizationsReconcileDeps;
 }
 
 /** Creates `reconcile-users-with-clerk` on `client`. */
@@ -156,6 +164,17 @@ export function createReconcileFunction(client: Inngest, deps: ReconcileDeps) {
           async () => (await stepsModule()).confirmAbsentUsers(await context()),
         );
         if (checked === 0) break;
+      }
+
+      if (deps.organizations) {
+        await reconcileOrganizations(guarded as GuardedStep, deps.organizations, {
+          runId: run,
+          dryRun,
+          log,
+          pageSize,
+          pagesPerStep,
+          confirmBatchSize,
+        });
       }
 
       const summary = await guarded("finish-run", "Cannot finish the reconcile run", async () => {

@@ -21,6 +21,7 @@ import { writePathBenchmark } from "./_write_path.ts";
 import { supabaseWriteRows } from "./_supabase_write.ts";
 import { meSyncBenchmark, meSyncBenchOptions } from "./_me_sync.ts";
 import { reconcileBenchmark } from "./_reconcile.ts";
+import { organizationsReconcileBenchmark } from "./_reconcile_organizations.ts";
 
 const quick = Deno.args.includes("--quick");
 // The write-path figures are PostgreSQL's, with several connections: the
@@ -102,6 +103,15 @@ try {
   progress("7: on-demand sync latency");
   rows.push(
     ...await meSyncBenchmark(meSyncBenchOptions(quick, progress)),
+  );
+
+  progress("8: reconcile organizations with Clerk (alone: tests/bench/organizations.ts)");
+  rows.push(
+    ...await organizationsReconcileBenchmark({
+      organizations: quick ? 1_000 : 10_000,
+      rounds: quick ? 1 : 2,
+      progress,
+    }),
   );
 } finally {
   await stopAll();

@@ -29,6 +29,7 @@ const FLOW = ["tests/flow_control_test.ts"];
 const ONBOARDING = "functions/workflows/onboarding_emails.ts";
 const SYNC = "functions/workflows/sync_user.ts";
 const NEWSLETTER = "tests/newsletter_test.ts";
+const ORGS_MIGRATION = "supabase/migrations/20261202100000_organizations.sql";
 
 /** Every break, in the order they run. */
 export const BREAKS: readonly Break[] = [
@@ -260,5 +261,47 @@ export const BREAKS: readonly Break[] = [
       replace: `const hint = undefined;`,
     }],
     suites: ["tests/up_test.ts"],
+  },
+  {
+    name: "organization newest-wins guard removed (an older version overwrites a newer one)",
+    patches: [{
+      file: ORGS_MIGRATION,
+      find: `    where o.deleted_at is null
+      and (o.clerk_updated_at is null or o.clerk_updated_at < excluded.clerk_updated_at)
+    returning o.id`,
+      replace: `    where o.deleted_at is null
+    returning o.id`,
+    }],
+    suites: ["tests/organizations_database_test.ts"],
+  },
+  {
+    name: "membership tombstone guard removed (a late event makes a membership live again)",
+    patches: [{
+      file: ORGS_MIGRATION,
+      find: `    where m.deleted_at is null
+      and (excluded.deleted_at is not null`,
+      replace: `    where (excluded.deleted_at is not null`,
+    }],
+    suites: ["tests/organizations_database_test.ts"],
+  },
+  {
+    name: "no cascade on organization deletion (its memberships stay live)",
+    patches: [{
+      file: ORGS_MIGRATION,
+      find: `   where o.id = any(v_ids)
+     and o.deleted_at is not null`,
+      replace: `   where false and o.id = any(v_ids)
+     and o.deleted_at is not null`,
+    }],
+    suites: ["tests/organizations_database_test.ts"],
+  },
+  {
+    name: "organizations readable by any signed-in user (member-only read policy opened)",
+    patches: [{
+      file: ORGS_MIGRATION,
+      find: `  using (deleted_at is null and public.is_org_member(id));`,
+      replace: `  using (deleted_at is null);`,
+    }],
+    suites: ["tests/organizations_database_test.ts"],
   },
 ];

@@ -6,6 +6,18 @@ import { newMessageId, signDelivery } from "../../scripts/clerk_payloads.ts";
 import created from "../fixtures/clerk/user.created.json" with { type: "json" };
 import updated from "../fixtures/clerk/user.updated.json" with { type: "json" };
 import deleted from "../fixtures/clerk/user.deleted.json" with { type: "json" };
+import orgCreated from "../fixtures/clerk/organization.created.json" with { type: "json" };
+import orgUpdated from "../fixtures/clerk/organization.updated.json" with { type: "json" };
+import orgDeleted from "../fixtures/clerk/organization.deleted.json" with { type: "json" };
+import membershipCreated from "../fixtures/clerk/organizationMembership.created.json" with {
+  type: "json",
+};
+import membershipUpdated from "../fixtures/clerk/organizationMembership.updated.json" with {
+  type: "json",
+};
+import membershipDeleted from "../fixtures/clerk/organizationMembership.deleted.json" with {
+  type: "json",
+};
 
 /** A fixed secret for tests: `whsec_` + base64 of 24 fixed bytes. */
 export const TEST_SECRET = "whsec_" + btoa("clerk-events-test-secret");
@@ -16,6 +28,12 @@ const FIXTURES = {
   "user.created": created,
   "user.updated": updated,
   "user.deleted": deleted,
+  "organization.created": orgCreated,
+  "organization.updated": orgUpdated,
+  "organization.deleted": orgDeleted,
+  "organizationMembership.created": membershipCreated,
+  "organizationMembership.updated": membershipUpdated,
+  "organizationMembership.deleted": membershipDeleted,
 } as const;
 
 /** The Clerk event types with fixtures. */

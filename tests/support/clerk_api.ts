@@ -11,7 +11,15 @@
  * - a wrong or missing secret key gets 401 `authentication_invalid`;
  * - past its rate limit it answers 429 with `Retry-After` in seconds;
  * - `GET /v1/jwks` answers the instance's public keys (`jwks`), with the
- *   same secret key and rate limit as every other call.
+ *   same secret key and rate limit as every other call;
+ * - organizations: `GET /v1/organizations` (`order_by` `created_at`, `name`
+ *   or `members_count`, default `-created_at`), `GET /v1/organizations/{id}`,
+ *   `GET /v1/organizations/{id}/memberships` (repeatable `user_id` filter),
+ *   `GET /v1/organization_memberships` (the whole instance) and
+ *   `GET /v1/users/{id}/organization_memberships` answer `{data, total_count}`
+ *   pages, with the same `limit` and `offset` rules as `/v1/users`; a
+ *   deleted organization answers 404 `resource_not_found` and takes its
+ *   memberships with it, as Clerk does.
  *
  * It records every request with the status it got, so tests count what the
  * code really sent. More routes plug in with `route()`.
@@ -20,6 +28,22 @@
 /** A Clerk User object as the API returns it: known fields plus many others. */
 export type ClerkUserObject = Record<string, unknown> & {
   id: string;
+  created_at: number;
+  updated_at: number;
+};
+
+/** A Clerk Organization object as the API returns it. */
+export type ClerkOrganizationObject = Record<string, unknown> & {
+  id: string;
+  created_at: number;
+  updated_at: number;
+};
+
+/** A Clerk OrganizationMembership object as the API returns it (organization embedded). */
+export type ClerkMembershipObject = Record<string, unknown> & {
+  id: string;
+  organization: ClerkOrganizationObject;
+  public_user_data: Record<string, unknown> & { user_id: string };
   created_at: number;
   updated_at: number;
 };
@@ -79,6 +103,20 @@ export interface ClerkApi {
   deleteUser(id: string): void;
   /** The current users, in no particular order. */
   users(): IterableIterator<ClerkUserObject>;
+  /** Adds (or replaces) an organization. */
+  putOrganization(org: ClerkOrganizationObject): void;
+  /** Changes an organization's fields and moves its `updated_at` forward. */
+  updateOrganization(id: string, patch: Record<string, unknown>): ClerkOrganizationObject;
+  /** Deletes an organization and its memberships: `GET` answers 404. */
+  deleteOrganization(id: string): void;
+  /** Adds (or replaces) a membership. */
+  putMembership(membership: ClerkMembershipObject): void;
+  /** Changes a membership's fields and moves its `updated_at` forward. */
+  updateMembership(id: string, patch: Record<string, unknown>): ClerkMembershipObject;
+  /** Deletes a membership (the user left). */
+  deleteMembership(id: string): void;
+  organizations(): IterableIterator<ClerkOrganizationObject>;
+  memberships(): IterableIterator<ClerkMembershipObject>;
   /** Adds a route, tried before the built-in ones. */
   route(method: string, pattern: RegExp, handler: RouteHandler): void;
   close(): Promise<void>;
@@ -99,6 +137,12 @@ export function startClerkApi(options: ClerkApiOptions = {}): ClerkApi {
   const sorted = new Map<string, ClerkUserObject[]>();
   const routes: { method: string; pattern: RegExp; handler: RouteHandler }[] = [];
   let window = { start: 0, count: 0 };
+  const orgs = new Map<string, ClerkOrganizationObject>();
+  const memberships = new Map<string, ClerkMembershipObject>();
+  /** Membership ids by organization id. */
+  const byOrg = new Map<string, Set<string>>();
+  const sortedLists = new Map<string, Record<string, unknown>[]>();
+  const forget = () => sortedLists.clear();
 
   const api: ClerkApi = {
     url: "",
@@ -129,6 +173,53 @@ export function startClerkApi(options: ClerkApiOptions = {}): ClerkApi {
       sorted.clear();
     },
     users: () => store.values(),
+    putOrganization(org) {
+      orgs.set(org.id, structuredClone(org));
+      forget();
+    },
+    updateOrganization(id, patch) {
+      const org = orgs.get(id);
+      if (!org) throw new Error(`Cannot update Clerk organization "${id}": no such organization`);
+      const updated = { ...org, ...patch, updated_at: Math.max(Date.now(), org.updated_at + 1) };
+      orgs.set(id, updated);
+      forget();
+      return updated;
+    },
+    deleteOrganization(id) {
+      orgs.delete(id);
+      for (const membershipId of byOrg.get(id) ?? []) memberships.delete(membershipId);
+      byOrg.delete(id);
+      forget();
+    },
+    putMembership(membership) {
+      memberships.set(membership.id, structuredClone(membership));
+      const ids = byOrg.get(membership.organization.id) ?? new Set();
+      ids.add(membership.id);
+      byOrg.set(membership.organization.id, ids);
+      forget();
+    },
+    updateMembership(id, patch) {
+      const membership = memberships.get(id);
+      if (!membership) {
+        throw new Error(`Cannot update Clerk membership "${id}": no such membership`);
+      }
+      const updated = {
+        ...membership,
+        ...patch,
+        updated_at: Math.max(Date.now(), membership.updated_at + 1),
+      };
+      memberships.set(id, updated);
+      forget();
+      return updated;
+    },
+    deleteMembership(id) {
+      const membership = memberships.get(id);
+      memberships.delete(id);
+      if (membership) byOrg.get(membership.organization.id)?.delete(id);
+      forget();
+    },
+    organizations: () => orgs.values(),
+    memberships: () => memberships.values(),
     route(method, pattern, handler) {
       routes.push({ method, pattern, handler });
     },
@@ -165,6 +256,95 @@ export function startClerkApi(options: ClerkApiOptions = {}): ClerkApi {
     }
     const normalized = orderBy.startsWith("-") ? orderBy : `+${field}`;
     return Response.json(ordered(normalized).slice(offset, offset + limit));
+  };
+
+  /** `{data, total_count}` for `items`, sorted by `order_by` among `fields`, paged. */
+  const page = (
+    key: string,
+    items: () => Iterable<Record<string, unknown>>,
+    query: URLSearchParams,
+    fields: readonly string[],
+    embed: (item: Record<string, unknown>) => Record<string, unknown> = (item) => item,
+  ): Response => {
+    const limit = integerParam(query, "limit", 10);
+    if (limit === undefined || limit < 1 || limit > 500) {
+      return clerkError(422, "form_param_value_invalid", "limit", "must be between 1 and 500");
+    }
+    const offset = integerParam(query, "offset", 0);
+    if (offset === undefined || offset < 0) {
+      return clerkError(422, "form_param_value_invalid", "offset", "must be 0 or more");
+    }
+    const orderBy = query.get("order_by") ?? "-created_at";
+    const field = orderBy.replace(/^[+-]/, "");
+    if (!fields.includes(field)) {
+      return clerkError(422, "form_param_value_invalid", "order_by", "is not a valid sort field");
+    }
+    const sign = orderBy.startsWith("-") ? -1 : 1;
+    const cacheKey = `${key} ${sign} ${field}`;
+    let list = sortedLists.get(cacheKey);
+    if (!list) {
+      list = [...items()].sort((a, b) => {
+        const [x, y] = [a[field] as number | string, b[field] as number | string];
+        return sign * (x < y ? -1 : x > y ? 1 : 0) || (a.id! < b.id! ? -1 : a.id! > b.id! ? 1 : 0);
+      });
+      sortedLists.set(cacheKey, list);
+    }
+    return Response.json({
+      data: list.slice(offset, offset + limit).map(embed),
+      total_count: list.length,
+    });
+  };
+
+  const withOrganization = (item: Record<string, unknown>) => {
+    const membership = item as ClerkMembershipObject;
+    const org = orgs.get(membership.organization.id);
+    return org ? { ...membership, organization: org } : membership;
+  };
+
+  const notFound = () =>
+    Response.json({
+      errors: [{
+        message: "not found",
+        long_message: "Resource not found",
+        code: "resource_not_found",
+      }],
+      clerk_trace_id: crypto.randomUUID(),
+    }, { status: 404 });
+
+  const organizationRoutes = (url: URL): Response | undefined => {
+    const path = url.pathname;
+    const query = url.searchParams;
+    if (path === "/v1/organizations") {
+      return page("orgs", () => orgs.values(), query, ["created_at", "name", "members_count"]);
+    }
+    if (path === "/v1/organization_memberships") {
+      return page(
+        "memberships",
+        () => memberships.values(),
+        query,
+        ["created_at"],
+        withOrganization,
+      );
+    }
+    const org = /^\/v1\/organizations\/([^/]+)(\/memberships)?$/.exec(path);
+    if (org) {
+      const id = decodeURIComponent(org[1]);
+      const found = orgs.get(id);
+      if (!found) return notFound();
+      if (!org[2]) return Response.json(found);
+      const users = query.getAll("user_id");
+      const of = () =>
+        [...byOrg.get(id) ?? []].map((m) => memberships.get(m)!)
+          .filter((m) => users.length === 0 || users.includes(m.public_user_data.user_id));
+      return page(`org ${id} ${users.join(",")}`, of, query, ["created_at"], withOrganization);
+    }
+    const user = /^\/v1\/users\/([^/]+)\/organization_memberships$/.exec(path);
+    if (user) {
+      const id = decodeURIComponent(user[1]);
+      const of = () => [...memberships.values()].filter((m) => m.public_user_data.user_id === id);
+      return page(`user ${id}`, of, query, ["created_at"], withOrganization);
+    }
+    return undefined;
   };
 
   const getUser = (id: string): Response => {
@@ -215,6 +395,8 @@ export function startClerkApi(options: ClerkApiOptions = {}): ClerkApi {
     }
     const user = /^\/v1\/users\/([^/]+)$/.exec(url.pathname);
     if (req.method === "GET" && user) return answer(getUser(user[1]));
+    const organizations = req.method === "GET" ? organizationRoutes(url) : undefined;
+    if (organizations) return answer(organizations);
     return answer(clerkError(404, "resource_not_found", undefined, "not found"));
   });
 
@@ -346,5 +528,87 @@ export function clerkUser(fields: ClerkUserFields = {}): ClerkUserObject {
     mfa_enabled_at: null,
     mfa_disabled_at: null,
     legal_accepted_at: null,
+  };
+}
+
+/** Fields of {@link clerkOrganization}, all optional. */
+export interface ClerkOrganizationFields {
+  id?: string;
+  name?: string;
+  slug?: string | null;
+  createdBy?: string | null;
+  createdAt?: number;
+  updatedAt?: number;
+  publicMetadata?: Record<string, unknown>;
+}
+
+/** An Organization object shaped like the Backend API's, with fields this project does not read. */
+export function clerkOrganization(fields: ClerkOrganizationFields = {}): ClerkOrganizationObject {
+  sequence += 1;
+  const id = fields.id ?? `org_${crypto.randomUUID().replaceAll("-", "").slice(0, 27)}`;
+  const createdAt = fields.createdAt ?? 1_700_000_000_000 + sequence;
+  const name = fields.name ?? `Acme ${sequence}`;
+  return {
+    object: "organization",
+    id,
+    name,
+    slug: fields.slug === undefined ? name.toLowerCase().replaceAll(" ", "-") : fields.slug,
+    image_url: `https://img.clerk.com/${id}`,
+    has_image: false,
+    members_count: 1,
+    missing_member_with_elevated_permissions: false,
+    pending_invitations_count: 0,
+    max_allowed_memberships: 5,
+    admin_delete_enabled: true,
+    public_metadata: fields.publicMetadata ?? { plan: "team" },
+    private_metadata: { stripe_customer: "cus_secret" },
+    created_by: fields.createdBy === undefined ? null : fields.createdBy,
+    created_at: createdAt,
+    updated_at: fields.updatedAt ?? createdAt,
+  };
+}
+
+/** Fields of {@link clerkMembership}. */
+export interface ClerkMembershipFields {
+  id?: string;
+  organization: ClerkOrganizationObject;
+  userId: string;
+  role?: string;
+  createdAt?: number;
+  updatedAt?: number;
+}
+
+/**
+ * An OrganizationMembership object shaped like the Backend API's: the
+ * organization embedded, the member's public user data (names, identifier)
+ * and private metadata that must never be stored.
+ */
+export function clerkMembership(fields: ClerkMembershipFields): ClerkMembershipObject {
+  sequence += 1;
+  const id = fields.id ?? `orgmem_${crypto.randomUUID().replaceAll("-", "").slice(0, 27)}`;
+  const createdAt = fields.createdAt ?? 1_700_000_000_000 + sequence;
+  const role = fields.role ?? "org:member";
+  return {
+    object: "organization_membership",
+    id,
+    role,
+    role_name: role === "org:admin" ? "Admin" : "Member",
+    permissions: role === "org:admin"
+      ? ["org:sys_memberships:manage", "org:sys_memberships:read", "org:sys_profile:manage"]
+      : ["org:sys_memberships:read"],
+    public_metadata: {},
+    private_metadata: { internal_note: "never stored" },
+    organization: fields.organization,
+    public_user_data: {
+      user_id: fields.userId,
+      first_name: "Ada",
+      last_name: "Lovelace",
+      image_url: "https://img.clerk.com/user",
+      has_image: false,
+      identifier: `${fields.userId.toLowerCase()}@example.com`,
+      profile_image_url: "https://www.gravatar.com/avatar?d=mp",
+    },
+    created_at: createdAt,
+    updated_at: fields.updatedAt ?? createdAt,
   };
 }

@@ -1,0 +1,97 @@
+/**
+ * The organization steps of `reconcile-users-with-clerk`, run after the
+ * user steps and before `finish-run`:
+ *
+ * 1. `sync-organizations-from-<offset>` and `sync-memberships-from-<offset>`
+ *    page `GET /v1/organizations` and `GET /v1/organization_memberships`
+ *    (10 pages of 500 per step) and apply each page in one SQL call, with
+ *    the webhook path's rules; the ids go to `public.clerk_sync_org_seen`.
+ * 2. `collect-absent-organizations`, then `confirm-absent-organizations-<n>`
+ *    (25 lookups per step): tombstoned only after a 404.
+ * 3. `collect-absent-memberships`, then `confirm-absent-memberships-<n>`
+ *    (25 organizations per step, one request each): not live only after the
+ *    per-organization check omits them, or the organization is gone.
+ *
+ * The same Clerk client, and so the same request budget, as the user steps.
+ */
+import type { ClerkOrganizationsApi } from "../clerk/organizations_api.ts";
+import type { OrganizationsReconcileStore } from "../organizations/reconcile_store.ts";
+import { lazy } from "../util/lazy.ts";
+import type { Logger } from "../util/log.ts";
+import type { OrganizationsReconcileContext } from "./reconcile_organization_steps.ts";
+
+const steps = lazy(() => import("./reconcile_organization_steps.ts"));
+
+/** What the organization steps need from the reconcile's dependencies. */
+export interface OrganizationsReconcileDeps {
+  readonly clerk: () => Promise<ClerkOrganizationsApi>;
+  readonly store: () => Promise<OrganizationsReconcileStore>;
+}
+
+/** A step of the run, with its failure mapped to a retry decision (see reconcile_users.ts). */
+export type GuardedStep = <T>(id: string, action: string, work: () => Promise<T>) => Promise<T>;
+
+/** Runs the organization steps of run `runId`. */
+export async function reconcileOrganizations(
+  guarded: GuardedStep,
+  deps: OrganizationsReconcileDeps,
+  run: {
+    readonly runId: string;
+    readonly dryRun: boolean;
+    readonly log: Logger;
+    readonly pageSize: number;
+    readonly pagesPerStep: number;
+    readonly confirmBatchSize: number;
+  },
+): Promise<void> {
+  const context = async (): Promise<OrganizationsReconcileContext> => ({
+    ...run,
+    clerk: await deps.clerk(),
+    store: await deps.store(),
+  });
+
+  for (
+    const [kind, plural] of [["organization", "organizations"], [
+      "membership",
+      "memberships",
+    ]] as const
+  ) {
+    for (let offset: number | null = 0; offset !== null;) {
+      const from: number = offset;
+      const progress = await guarded(
+        `sync-${plural}-from-${from}`,
+        `Cannot reconcile ${plural} at offset ${from}`,
+        async () => (await steps()).syncOrganizationPagesFrom(await context(), kind, from),
+      );
+      offset = progress.next;
+    }
+  }
+
+  const absentOrganizations = await guarded(
+    "collect-absent-organizations",
+    "Cannot collect the organizations Clerk did not list",
+    async () => (await deps.store()).collectAbsent(run.runId, "organization"),
+  );
+  for (let batch = 0; absentOrganizations > 0; batch++) {
+    const checked = await guarded(
+      `confirm-absent-organizations-${batch}`,
+      "Cannot confirm absent organizations with Clerk",
+      async () => (await steps()).confirmAbsentOrganizations(await context()),
+    );
+    if (checked === 0) break;
+  }
+
+  const absentMemberships = await guarded(
+    "collect-absent-memberships",
+    "Cannot collect the memberships Clerk did not list",
+    async () => (await deps.store()).collectAbsent(run.runId, "membership"),
+  );
+  for (let batch = 0; absentMemberships > 0; batch++) {
+    const checked = await guarded(
+      `confirm-absent-memberships-${batch}`,
+      "Cannot confirm absent memberships with Clerk",
+      async () => (await steps()).confirmAbsentMemberships(await context()),
+    );
+    if (checked === 0) break;
+  }
+}
