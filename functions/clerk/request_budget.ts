@@ -59,6 +59,8 @@ export interface RequestLimiterOptions extends RequestBudget {
   readonly interactiveMaxWaitMs?: number;
   /** Longest wait of a background caller. Default {@link BACKGROUND_MAX_WAIT_MS}. */
   readonly backgroundMaxWaitMs?: number;
+  /** Starts per window kept for interactive callers. Default {@link interactiveReserve}. */
+  readonly interactiveReserve?: number;
   readonly clock?: BudgetClock;
 }
 
@@ -68,15 +70,22 @@ export const INTERACTIVE_MAX_WAIT_MS = 2_000;
 export const BACKGROUND_MAX_WAIT_MS = 30_000;
 
 /**
+ * Requests one on-demand sync makes at most: the user, then their
+ * organization memberships.
+ */
+export const ON_DEMAND_SYNC_REQUESTS = 2;
+
+/**
  * Starts per window that background callers leave to interactive ones: one
- * in fifty, at least one (one of the default 50 per 10 s; 20 of a production
- * instance's 1,000); none for a budget of one request, which the two
- * priorities then share (interactive first). Kept small: the reconcile's
- * pace is the budget minus this, and interactive callers also go first on
- * every slot that frees up.
+ * in fifty, and at least one whole on-demand sync (2 of the default 50 per
+ * 10 s; 20 of a production instance's 1,000), but never the whole budget
+ * (none for a budget of one request, which the two priorities then share,
+ * interactive first). Kept small: the reconcile's pace is the budget minus
+ * this, and interactive callers also go first on every slot that frees up.
  */
 export function interactiveReserve(limit: number): number {
-  return limit < 2 ? 0 : Math.max(1, Math.floor(limit / 50));
+  if (limit < 2) return 0;
+  return Math.min(limit - 1, Math.max(ON_DEMAND_SYNC_REQUESTS, Math.floor(limit / 50)));
 }
 
 const realClock: BudgetClock = {
@@ -97,7 +106,7 @@ export function createRequestLimiter(options: RequestLimiterOptions): RequestLim
   const clock = options.clock ?? realClock;
   const cap: Record<RequestPriority, number> = {
     interactive: limit,
-    background: limit - interactiveReserve(limit),
+    background: limit - (options.interactiveReserve ?? interactiveReserve(limit)),
   };
   const maxWait: Record<RequestPriority, number> = {
     interactive: options.interactiveMaxWaitMs ?? INTERACTIVE_MAX_WAIT_MS,

@@ -230,7 +230,7 @@ export const BREAKS: readonly Break[] = [
     name: "the reconcile may take the whole Clerk budget",
     patches: [{
       file: "functions/clerk/request_budget.ts",
-      find: `    background: limit - interactiveReserve(limit),`,
+      find: `    background: limit - (options.interactiveReserve ?? interactiveReserve(limit)),`,
       replace: `    background: limit,`,
     }],
     suites: ["tests/request_budget_test.ts"],
