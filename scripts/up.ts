@@ -4,7 +4,7 @@
  * 1. When Docker runs, the local Supabase stack (`supabase start`) and the
  *    migrations (`supabase migration up --local`), with the pinned CLI.
  *    Without Docker it says so in one line and uses SUPABASE_URL from `.env`
- *    (a hosted project, see the README).
+ *    (a hosted project, see docs/local-development.md#without-docker).
  * 2. The Inngest Dev Server (pinned `inngest-cli`), pointed at the function.
  * 3. The function, exactly as `deno task dev` runs it.
  *
@@ -130,7 +130,7 @@ async function main(): Promise<number> {
     say(
       `Docker is ${docker === "absent" ? "not installed" : "not running"}: ` +
         "skipping the local Supabase stack; the function uses SUPABASE_URL from .env " +
-        "(README: Local development without Docker)",
+        "(docs/local-development.md#without-docker)",
     );
   }
 

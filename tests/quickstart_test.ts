@@ -1,13 +1,21 @@
 /**
- * Follows the README's Quick start literally, as a new user would, on a
- * fresh copy of the repository (the files a clone has: tracked, nothing
- * ignored, no `.env`). Each command of the by-hand block is run as written,
- * except the two that need what these machines lack: `supabase start`
- * (Docker) is played by the PostgREST double over the test database, and
- * `inngest-cli dev` (a binary download) by the event API stand-in. The
- * function learns their URLs from the process environment, which wins over
- * `.env` as the README says; PORT moves it off 8930 so that runs in parallel
- * cannot collide, and the README's URLs are compared with the port replaced.
+ * Follows the Quick starts literally, as a new user would, on a fresh copy
+ * of the repository (the files a clone has: tracked, nothing ignored, no
+ * `.env`):
+ *
+ * - the README's: `cp .env.example .env` and `deno task dev` on a machine
+ *   with neither the local Supabase stack nor the Inngest Dev Server, which
+ *   is what the README says to expect (its `deno task test` is this suite);
+ * - docs/local-development.md's whole loop, by hand. Each command is run as
+ *   written, except the two that need what these machines lack: `supabase
+ *   start` (Docker) is played by the PostgREST double over the test
+ *   database, and `inngest-cli dev` (a binary download) by the event API
+ *   stand-in.
+ *
+ * The function learns their URLs from the process environment, which wins
+ * over `.env` as the docs say; PORT moves it off 8930 so that runs in
+ * parallel cannot collide, and the docs' URLs are compared with the port
+ * replaced.
  */
 import assert from "node:assert/strict";
 import { DEFAULT_PORT } from "../scripts/dev.ts";
@@ -16,16 +24,16 @@ import { INNGEST_CLI, SUPABASE_CLI } from "../functions/health/local_tools.ts";
 import { connect } from "./support/database.ts";
 import { startEventApi } from "./support/event_api.ts";
 import { startPostgrest } from "./support/postgrest.ts";
+import { freshCopy } from "./support/fresh_copy.ts";
 import { freePort, REPO_ROOT, type Running, shellEnv, start, waitFor } from "./support/process.ts";
 
-const README = await Deno.readTextFile(`${REPO_ROOT}/README.md`);
-
-/** The Quick start section of the README. */
-function quickStart(): string {
-  const start = README.indexOf("## Quick start");
-  const end = README.indexOf("\n## ", start + 1);
-  assert.ok(start >= 0 && end > start, "the README has a Quick start section");
-  return README.slice(start, end);
+/** The section of `page` under `heading` (a `## ` heading), up to the next one. */
+async function sectionOf(page: string, heading: string): Promise<string> {
+  const text = await Deno.readTextFile(`${REPO_ROOT}/${page}`);
+  const start = text.indexOf(`\n## ${heading}\n`);
+  const end = text.indexOf("\n## ", start + 1);
+  assert.ok(start >= 0 && end > start, `${page} has a section "${heading}"`);
+  return text.slice(start, end);
 }
 
 /** The fenced blocks of `section` in `language`, as arrays of lines. */
@@ -34,36 +42,13 @@ function blocks(section: string, language: string): string[][] {
   return [...section.matchAll(pattern)].map((m) => m[1].trimEnd().split("\n"));
 }
 
-/** What a fresh clone holds: the tracked (and new, not ignored) files, no `.env`. */
-async function freshCopy(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "clerk-events-quickstart-" });
-  const list = await new Deno.Command("git", {
-    args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-    cwd: REPO_ROOT,
-    stdout: "piped",
-  }).output();
-  const files = new TextDecoder().decode(list.stdout).split("\0").filter(Boolean);
-  for (const file of files) {
-    const from = `${REPO_ROOT}/${file}`;
-    const to = `${dir}/${file}`;
-    try {
-      await Deno.mkdir(to.slice(0, to.lastIndexOf("/")), { recursive: true });
-      await Deno.copyFile(from, to);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error; // deleted, not yet committed
-    }
-  }
-  assert.ok(!files.includes(".env"), "a clone has no .env");
-  return dir;
-}
-
-Deno.test("the README's quick start works as written on a fresh clone", async (t) => {
-  const section = quickStart();
+Deno.test("docs/local-development.md's whole loop works as written on a fresh clone", async (t) => {
+  const section = await sectionOf("docs/local-development.md", "The whole loop, by hand");
   const byHand = blocks(section, "sh").find((lines) => lines.includes("deno task webhook:send"));
-  assert.ok(byHand, "the Quick start has a block of commands ending in webhook:send");
+  assert.ok(byHand, "the whole loop is a block of commands ending in webhook:send");
   const commands = byHand.map((line) => line.replace(/\s+#.*$/, "").trim()).filter(Boolean);
 
-  const dir = await freshCopy();
+  const dir = await freshCopy("clerk-events-quickstart-");
   const port = freePort();
   const readmeOrigin = `http://127.0.0.1:${DEFAULT_PORT}`;
   const origin = `http://127.0.0.1:${port}`;
@@ -114,7 +99,7 @@ Deno.test("the README's quick start works as written on a fresh clone", async (t
           }).output();
           const stdout = new TextDecoder().decode(sent.stdout);
           assert.equal(sent.code, 0, stdout + new TextDecoder().decode(sent.stderr));
-          // The README: it prints the function's answer, `200 msg_… (… ms)`.
+          // The page: it prints the function's answer, `200 msg_… (… ms)`.
           assert.ok(section.includes("`200 msg_… (… ms)`"));
           const id = /^200 (msg_\S+) \(\d+ ms\)$/m.exec(stdout)?.[1];
           assert.ok(id, stdout);
@@ -127,10 +112,10 @@ Deno.test("the README's quick start works as written on a fresh clone", async (t
       });
     }
 
-    await t.step("the banner says what the README shows", () => {
+    await t.step("the banner says what the page shows", () => {
       const banner = dev!.output();
       const shown = blocks(section, "text")[0];
-      assert.ok(shown?.length, "the Quick start shows the end of the banner");
+      assert.ok(shown?.length, "the page shows the end of the banner");
       for (const line of shown) {
         assert.ok(banner.includes(line.replaceAll(readmeOrigin, origin)), `banner line: ${line}`);
       }
@@ -144,7 +129,7 @@ Deno.test("the README's quick start works as written on a fresh clone", async (t
       assert.equal(res.status, 200, JSON.stringify(body));
       assert.equal(body.status, "ok");
       assert.equal(body.mode, "dev");
-      assert.equal(body.details, "dev mode", "the README: shown to anyone in dev mode");
+      assert.equal(body.details, "dev mode", "the page: shown to anyone in dev mode");
       assert.equal(body.database, "reachable");
       assert.equal(body.inngest_dev_server, "reachable");
       assert.deepEqual(body.problems, []);
@@ -168,6 +153,87 @@ Deno.test("the README's quick start works as written on a fresh clone", async (t
     await devServer.close();
     await postgrest.close();
     await sql.end();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the README's quick start shows what a machine without Docker or the Dev Server gets", async (t) => {
+  const section = await sectionOf("README.md", "Quick start");
+  const commands = blocks(section, "sh")[0]?.map((line) => line.replace(/\s+#.*$/, "").trim());
+  assert.deepEqual(commands, ["cp .env.example .env", "deno task dev", "deno task test"]);
+  const dir = await freshCopy("clerk-events-readme-");
+  const port = freePort();
+  const readmeOrigin = `http://127.0.0.1:${DEFAULT_PORT}`;
+  const origin = `http://127.0.0.1:${port}`;
+  // Nothing answers at either: as on a machine without the stack and the Dev Server,
+  // whatever happens to run on this one.
+  const nobody = `http://127.0.0.1:${freePort()}`;
+  const readmeDevServer = "http://localhost:8288";
+  const env: Record<string, string> = {
+    ...shellEnv(),
+    NO_COLOR: "1",
+    PORT: String(port),
+    SUPABASE_URL: nobody,
+    INNGEST_DEV: nobody,
+  };
+  const local = (line: string) =>
+    line.replaceAll(readmeOrigin, origin).replaceAll(`${readmeDevServer}/`, nobody)
+      .replaceAll(readmeDevServer, nobody);
+  let dev: Running | undefined;
+  try {
+    await t.step("cp .env.example .env", async () => {
+      const { success } = await new Deno.Command("sh", { args: ["-c", commands[0]], cwd: dir })
+        .output();
+      assert.ok(success);
+    });
+
+    await t.step("deno task dev starts, and its banner says what the README shows", async () => {
+      dev = start(Deno.execPath(), ["task", "dev"], env, dir);
+      await waitFor(
+        () => dev!.output().includes(BANNER_END),
+        "the banner of deno task dev",
+        30_000,
+        () => dev!.output(),
+      );
+      const banner = dev.output();
+      const shown = blocks(section, "text")[0];
+      assert.ok(shown?.length, "the Quick start shows the banner");
+      for (const line of shown) assert.ok(banner.includes(local(line)), `banner line: ${line}`);
+      assert.match(
+        banner,
+        /^\s+- Database: unreachable.*docs\/local-development\.md#without-docker/m,
+      );
+      assert.match(banner, /^Optional in dev mode, not set: .*INNGEST_SIGNING_KEY/m);
+      assert.ok(section.includes("`Optional in dev mode, not set`"));
+    });
+
+    await t.step("/health answers 503, and a webhook 502 inngest_unreachable", async () => {
+      const res = await fetch(`${origin}/functions/v1/clerk-events/health`);
+      assert.equal(res.status, 503);
+      assert.equal((await res.json()).status, "unavailable");
+      const sent = await new Deno.Command(Deno.execPath(), {
+        args: ["task", "webhook:send"],
+        cwd: dir,
+        clearEnv: true,
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stdout = new TextDecoder().decode(sent.stdout);
+      assert.match(stdout, /^502 msg_\S+ \(\d+ ms\): .*"inngest_unreachable"/m);
+      assert.ok(stdout.includes(`Could not reach Inngest at ${nobody}: start it:`), stdout);
+      const prose = section.replace(/\s+/g, " ");
+      assert.ok(prose.includes("**502** `inngest_unreachable`"), "the README says 502");
+      assert.ok(
+        prose.includes("`Could not reach Inngest at http://localhost:8288: start it: …`"),
+        "the README quotes the answer",
+      );
+    });
+
+    // `deno task test`, the third command, is the suite this test belongs to.
+  } finally {
+    // Ctrl+C, which deno task passes on: a SIGKILL would leave its child running.
+    await dev?.stop("SIGINT");
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -38,7 +38,7 @@ export function createAppReadiness(options: AppReadinessOptions): {
     checkDatabase: options.checkDatabase,
     databaseHint: inngest
       ? `start the local stack (${supabaseCommand("start")}), or set SUPABASE_URL and ` +
-        "SUPABASE_SECRET_KEYS to a hosted project's (README: Without Docker)"
+        "SUPABASE_SECRET_KEYS to a hosted project's (docs/local-development.md#without-docker)"
       : undefined,
     migrationsHint: inngest
       ? `run ${supabaseCommand("migration up --local")} for the local stack, or ` +

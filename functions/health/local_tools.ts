@@ -1,6 +1,6 @@
 /**
  * The exact commands that start the local tools, with their pinned versions,
- * so that every message, the banner, `deno task up` and the README name the
+ * so that every message, the banner, `deno task up` and the docs name the
  * same ones.
  */
 import importMap from "../../import_map.json" with { type: "json" };

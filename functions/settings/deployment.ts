@@ -10,7 +10,8 @@
  * `SB_EXECUTION_ID` and `DENO_DEPLOYMENT_ID` (the last one is also set by
  * Deno Deploy). `supabase functions serve` and `deno task dev` set none of
  * them. `SUPABASE_URL` is no signal: a hosted project's URL is also what a
- * developer without Docker uses as the local database (see the README).
+ * developer without Docker uses as the local database (see
+ * docs/local-development.md#without-docker).
  */
 import { BOOLEAN_WORDS, type Env, isUrl, optional, type SettingsGroup } from "./_schema.ts";
 
