@@ -15,4 +15,5 @@ export const MIGRATIONS: readonly string[] = [
   "20261202090000_schema_version",
   "20261202095000_health_schema",
   "20261202110000_newsletter",
+  "20261202120000_billing_customers",
 ];
