@@ -9,6 +9,9 @@
  * attempt shows in the run's history and follows the function's retry
  * policy.
  */
+// Typed by a local declaration: the package's own would replace Deno's
+// Node types with @types/node for the whole type check (stripe_types.d.ts).
+// @ts-types="./stripe_types.d.ts"
 import Stripe from "stripe";
 import type { StripeSettings } from "../settings/stripe.ts";
 import {
