@@ -2,11 +2,9 @@
  * The Stripe requests this app makes, as an interface the workflows call,
  * and the one error type they get back. The implementation
  * (`stripe_sdk.ts`, over the official `stripe` package) is loaded with
- * `import()` when a Stripe step first runs, so that neither the webhook path
- * nor the cold start loads the SDK.
+ * `import()` when a Stripe step first runs (see `stripe_trial.ts`), so that
+ * neither the webhook path nor the cold start loads the SDK.
  */
-import { lazy } from "../util/lazy.ts";
-import type { StripeSettings } from "../settings/stripe.ts";
 
 /** A customer as created: `email`, `name` and `metadata[clerk_user_id]`. */
 export interface CustomerFields {
@@ -101,18 +99,4 @@ export const customerVersionKey = (userId: string, clerkUpdatedAt: string) =>
 export function customerName(firstName: string | null, lastName: string | null): string | null {
   const name = [firstName, lastName].map((part) => part?.trim()).filter(Boolean).join(" ");
   return name || null;
-}
-
-/**
- * The Stripe client, built on first use; rejects, naming the problems, while
- * the Stripe settings are invalid or the feature is off.
- */
-export function lazyStripeBilling(
-  settings: StripeSettings,
-  fetchImpl?: typeof fetch,
-): () => Promise<StripeBilling> {
-  return lazy(async () => {
-    const { createStripeBilling } = await import("./stripe_sdk.ts");
-    return createStripeBilling(settings, fetchImpl);
-  });
 }

@@ -13,7 +13,6 @@ import { createDeleteStripeCustomerFunction } from "../workflows/delete_stripe_c
 import { createStartStripeTrialFunction } from "../workflows/start_stripe_trial.ts";
 import { createUpdateStripeCustomerFunction } from "../workflows/update_stripe_customer.ts";
 import type { BillingStore } from "./billing_store.ts";
-import { lazyStripeBilling } from "./stripe_client.ts";
 
 /** The Stripe trial's parts the app registers and shares. */
 export interface StripeTrial {
@@ -35,8 +34,13 @@ export function stripeTrial(
     const { createSupabaseBillingStore } = await import("./supabase_billing_store.ts");
     return createSupabaseBillingStore(await services.supabase());
   });
+  const stripeSettings = settings.stripe.value;
   const deps = {
-    stripe: lazyStripeBilling(settings.stripe.value, fetchImpl),
+    // The SDK loads here, on the first Stripe step: never on the webhook path.
+    stripe: lazy(async () => {
+      const { createStripeBilling } = await import("./stripe_sdk.ts");
+      return createStripeBilling(stripeSettings, fetchImpl);
+    }),
     billing,
     users: services.users,
     logger,
