@@ -6,11 +6,13 @@
  * counted from what the stand-in received.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import type postgres from "postgres";
 import type { App } from "../functions/app.ts";
 import { renderTrialOffer, trialEndDate } from "../functions/email/templates/trial_offer.ts";
 import { templateInput } from "../functions/email/templates/email.ts";
 import { type Env, parseSettings } from "../functions/settings.ts";
+import { buildFunction, importSpecifiers } from "../scripts/build.ts";
 import { appAt } from "./support/app.ts";
 import { clerkPayload, type FixtureType, newMessageId, newUserId } from "./support/clerk.ts";
 import { asRole } from "./support/database.ts";
@@ -470,4 +472,35 @@ Deno.test("row level security: a user reads their own billing row, only the serv
       /permission denied for function/,
     );
   });
+});
+
+Deno.test("the Stripe SDK is a chunk of its own, outside the webhook path's static imports", async () => {
+  const outDir = await Deno.makeTempDir({ prefix: "clerk_events_stripe_build_" });
+  try {
+    const build = await buildFunction(outDir);
+    const read = (file: string) => Deno.readTextFile(join(outDir, file));
+    // The SDK's own marker: its fetch client's name.
+    const isSdk = (code: string) => code.includes("createFetchHttpClient");
+    const sdkChunks: string[] = [];
+    for (const file of build.files) if (isSdk(await read(file))) sdkChunks.push(file);
+    assert.equal(sdkChunks.length, 1, `the SDK is in one chunk: ${sdkChunks.join(", ")}`);
+
+    // Everything index.js loads before it answers: its static imports, transitively.
+    const loaded = new Set<string>();
+    const visit = async (file: string) => {
+      if (loaded.has(file)) return;
+      loaded.add(file);
+      for (const specifier of importSpecifiers(await read(file)).static) {
+        if (specifier.startsWith("./")) await visit(specifier.slice(2));
+      }
+    };
+    await visit("index.js");
+    assert.ok(!loaded.has(sdkChunks[0]), "the entry does not load the SDK statically");
+    const dynamicallyLoaded = await Promise.all(
+      build.files.map(async (file) => importSpecifiers(await read(file)).dynamic),
+    );
+    assert.ok(dynamicallyLoaded.flat().includes(`./${sdkChunks[0]}`), "it loads with import()");
+  } finally {
+    await Deno.remove(outDir, { recursive: true });
+  }
 });
