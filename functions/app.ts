@@ -12,6 +12,7 @@ import type { Inngest, InngestFunction } from "inngest";
 import type { BudgetClock } from "./clerk/request_budget.ts";
 import { createAppReadiness, databaseCheck } from "./app/readiness.ts";
 import { createAppServices } from "./app/services.ts";
+import { stripeTrial } from "./billing/stripe_trial.ts";
 import { createUnsubscribeLinks } from "./email/list_unsubscribe.ts";
 import { createHealthHandler } from "./http/health.ts";
 import { errorResponse, HttpError } from "./http/http_error.ts";
@@ -108,6 +109,9 @@ export function createApp(env: Env, options: AppOptions = {}): App {
   const unsubscribe = settings.unsubscribe.ok ? settings.unsubscribe.value : undefined;
   const emailDefaults = settings.email.ok ? settings.email.value : EMAIL_DEFAULTS;
 
+  // Undefined while the Stripe trial is off.
+  const stripe = stripeTrial(settings, services, logger, options.fetch);
+
   const { readiness, inngestUnreachableHint } = createAppReadiness({
     settings,
     checkDatabase: settings.database.ok ? databaseCheck(services.supabase) : undefined,
@@ -130,6 +134,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
         logger,
         trialOfferDelay: emailDefaults.trialOfferDelay,
         maxSendsPerSecond: emailDefaults.maxSendsPerSecond,
+        billing: stripe?.billing,
       }),
       createReconcileFunction(inngest, {
         clerk,
@@ -144,6 +149,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
       ...newsletter.functions,
       createSyncOrganizationFunction(inngest, { organizations: services.organizations, logger }),
       createSyncMembershipFunction(inngest, { organizations: services.organizations, logger }),
+      ...(stripe?.functions(inngest) ?? []),
     ]
     : [];
 

@@ -42,6 +42,11 @@ import {
   type NewsletterSettings,
   parseNewsletterSettings,
 } from "./settings/newsletter.ts";
+import {
+  parseStripeSettings,
+  STRIPE_SETTING_NAMES,
+  type StripeSettings,
+} from "./settings/stripe.ts";
 import type { FeatureGroup } from "./settings/features.ts";
 import {
   parseWebhookSettings,
@@ -65,6 +70,8 @@ export interface Settings {
   readonly session: SettingsGroup<SessionSettings>;
   /** Optional: `undefined` while the newsletter is off. */
   readonly newsletter: FeatureGroup<NewsletterSettings>;
+  /** The Stripe trial: an optional feature, `undefined` while off. */
+  readonly stripe: FeatureGroup<StripeSettings>;
   readonly presence: Readonly<Record<string, "present" | "missing">>;
 }
 
@@ -80,6 +87,7 @@ export const SETTING_NAMES = [
   ...CLERK_API_SETTING_NAMES,
   ...SESSION_SETTING_NAMES,
   ...NEWSLETTER_SETTING_NAMES,
+  ...STRIPE_SETTING_NAMES,
 ] as const;
 
 /** Parses every group of settings from `env`. Never throws. */
@@ -98,6 +106,7 @@ export function parseSettings(env: Env): Settings {
     clerkApi: parseClerkApi(env),
     session: parseSessionSettings(env),
     newsletter: parseNewsletterSettings(env),
+    stripe: parseStripeSettings(env),
     presence,
   };
 }
@@ -119,7 +128,7 @@ const OPTIONAL_IN_DEV_MODE: Partial<Record<keyof Settings, string>> = {
  */
 export function allProblems(settings: Settings): string[] {
   const devMode = settings.inngest.ok && settings.inngest.value.mode === "dev";
-  return (Object.keys(settings) as (keyof Settings)[])
+  const problems = (Object.keys(settings) as (keyof Settings)[])
     .filter((name) => name !== "presence")
     .flatMap((name) => {
       const group = settings[name] as SettingsGroup<unknown>;
@@ -128,4 +137,6 @@ export function allProblems(settings: Settings): string[] {
       if (devMode && switchedBy && settings.presence[switchedBy] === "missing") return [];
       return group.problems;
     });
+  // A variable two groups read (TRIAL_DAYS: email copy and Stripe) is named once.
+  return [...new Set(problems)];
 }

@@ -42,6 +42,8 @@ interface Variant {
   readonly unsubscribe?: boolean;
   /** The emails whose copy this variant changes; all when absent. */
   readonly only?: readonly string[];
+  /** The end of a running Stripe trial (ISO 8601). */
+  readonly trialEndsAt?: string;
 }
 
 const VARIANTS: readonly Variant[] = [
@@ -54,6 +56,14 @@ const VARIANTS: readonly Variant[] = [
     firstName: "Ada",
     unsubscribe: true,
     only: ["trial_offer"],
+  },
+  {
+    id: "stripe-trial-running",
+    label: "while a Stripe trial is running",
+    firstName: "Ada",
+    unsubscribe: true,
+    only: ["trial_offer"],
+    trialEndsAt: "2026-12-16T09:30:00.000Z",
   },
 ];
 
@@ -77,6 +87,7 @@ export function renderPreviews(settings: EmailSettings, unsubscribeUrl: string):
       const input = templateInput(settings, {
         firstName: variant.firstName,
         unsubscribeUrl: variant.unsubscribe ? unsubscribeUrl : undefined,
+        trialEndsAt: variant.trialEndsAt,
       });
       return {
         name: `${kind}-${variant.id}`,

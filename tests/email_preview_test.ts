@@ -40,6 +40,7 @@ Deno.test("email:preview renders every email in every variant, with an index", a
       "trial_offer-no-name",
       "trial_offer-long-name",
       "trial_offer-unsubscribe-link",
+      "trial_offer-stripe-trial-running",
     ];
     assert.deepEqual(
       files,

@@ -16,4 +16,5 @@ export const MIGRATIONS: readonly string[] = [
   "20261202095000_health_schema",
   "20261202100000_organizations",
   "20261202110000_newsletter",
+  "20261202120000_billing_customers",
 ];

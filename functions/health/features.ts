@@ -12,5 +12,9 @@ import { NEWSLETTER_OFF_REASON } from "../settings/newsletter.ts";
 export function optionalFeatures(settings: Settings): Readonly<Record<string, string>> {
   return {
     newsletter: describeFeature(settings.newsletter, NEWSLETTER_OFF_REASON),
+    stripe_trial: describeFeature(
+      settings.stripe,
+      "STRIPE_SECRET_KEY and STRIPE_TRIAL_PRICE_ID are not set",
+    ),
   };
 }

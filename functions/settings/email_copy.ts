@@ -54,7 +54,18 @@ const postalAddress = z.string().max(300);
 const supportEmail = z.email();
 const logoUrl = z.url({ protocol: /^https$/ });
 const planName = z.string().max(40).regex(/^[^\r\n<>]*$/);
-const trialDays = z.coerce.number().int().min(1).max(365);
+/**
+ * `TRIAL_DAYS`: how long the trial lasts. One setting for the email copy and
+ * the Stripe trial (settings/stripe.ts), so that the email never promises
+ * another length than the subscription has.
+ */
+export const TRIAL_DAYS = {
+  name: "TRIAL_DAYS",
+  schema: z.coerce.number().int().min(1).max(365),
+  rule: "must be a whole number of days from 1 to 365",
+  /** The raw value, or the default when unset. */
+  raw: (env: Env): string => optional(env.TRIAL_DAYS) ?? String(EMAIL_COPY_DEFAULTS.TRIAL_DAYS),
+} as const;
 const absoluteUrl = z.url({ protocol: /^https?$/ });
 /** A scheme such as `https:` or `javascript:` at the start. */
 const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
@@ -104,12 +115,7 @@ export function parseEmailCopy(
     read("TRIAL_PLAN_NAME") ?? EMAIL_COPY_DEFAULTS.TRIAL_PLAN_NAME,
     "must be one line of at most 40 characters, without < or >",
   );
-  const days = check(
-    "TRIAL_DAYS",
-    trialDays,
-    read("TRIAL_DAYS") ?? String(EMAIL_COPY_DEFAULTS.TRIAL_DAYS),
-    "must be a whole number of days from 1 to 365",
-  );
+  const days = check(TRIAL_DAYS.name, TRIAL_DAYS.schema, TRIAL_DAYS.raw(env), TRIAL_DAYS.rule);
 
   const rawUpgrade = read("UPGRADE_URL") ?? EMAIL_COPY_DEFAULTS.UPGRADE_URL;
   let upgrade: string | undefined;

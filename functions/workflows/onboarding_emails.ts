@@ -11,12 +11,16 @@
  *   address. It is marketing email, so it carries RFC 8058 one-click
  *   unsubscribe headers and a visible link; while the unsubscribe settings
  *   are invalid it is skipped rather than sent without them.
+ * - When start-stripe-trial has started a Stripe trial that is still
+ *   running, the trial offer does not offer it again: it says the trial is
+ *   running and when it ends, and links to UPGRADE_URL.
  * - A `clerk/user.deleted` for the same user cancels the run during the wait.
  * - `idempotency` on the user id stops a replayed `user.created` from
  *   starting a second sequence (Inngest keeps that key for 24 hours; past
  *   that, the deliveries ledger still refuses a second send).
  */
 import type { Inngest } from "inngest";
+import type { BillingStore } from "../billing/billing_store.ts";
 import { clerkUserSchema } from "../clerk/schemas.ts";
 import { type DeliverDeps, deliverEmail, type DeliveryRequest } from "../email/deliver.ts";
 import type { DeliveriesStore, EmailKind } from "../email/deliveries_store.ts";
@@ -44,6 +48,8 @@ export interface OnboardingDeps extends Pick<DeliverDeps, "mailer" | "logger"> {
   /** Registered with Inngest when the function is created. */
   readonly trialOfferDelay: string;
   readonly maxSendsPerSecond: number;
+  /** The Stripe trials; absent while the Stripe trial is off. */
+  readonly billing?: () => Promise<BillingStore>;
 }
 
 /** Creates `onboarding-emails` on `client`. */
@@ -90,6 +96,7 @@ export function createOnboardingFunction(client: Inngest, deps: OnboardingDeps) 
           email: current ? current.email : primaryEmail(user),
           firstName: current ? current.first_name : user.first_name,
           unsubscribeUrl: await deps.unsubscribeLinks(user.id),
+          trialEndsAt: await runningTrialEnd(deps, user.id),
         });
       });
 
@@ -109,12 +116,26 @@ export const SKIPPED_UNSUBSCRIBED = "unsubscribed";
 export const SKIPPED_NO_UNSUBSCRIBE_LINK =
   "unsubscribe link not configured (PUBLIC_FUNCTION_URL, UNSUBSCRIBE_SECRET)";
 
+/** When the user's Stripe trial ends, if one is running; undefined without Stripe. */
+async function runningTrialEnd(deps: OnboardingDeps, userId: string) {
+  if (!deps.billing) return undefined;
+  const state = await (await deps.billing()).state(userId);
+  const endsAt = state.trial_ends_at;
+  if (state.deleted || !state.stripe_subscription_id || !endsAt) return undefined;
+  return Date.parse(endsAt) > Date.now() ? new Date(endsAt).toISOString() : undefined;
+}
+
 /** Builds the request for one email (or its skip) and delivers it. */
 async function deliver(
   deps: OnboardingDeps,
   kind: EmailKind,
   userId: string,
-  to: { email: string | null; firstName: string | null; unsubscribeUrl?: string } | string,
+  to: {
+    email: string | null;
+    firstName: string | null;
+    unsubscribeUrl?: string;
+    trialEndsAt?: string;
+  } | string,
 ) {
   const settings = deps.email();
   let request: DeliveryRequest;
@@ -124,7 +145,11 @@ async function deliver(
     // Loaded here, not at start-up: the webhook path never renders an email.
     const { TEMPLATES, templateInput } = await import("../email/templates/by_kind.ts");
     const rendered = TEMPLATES[kind](
-      templateInput(settings, { firstName: to.firstName, unsubscribeUrl: to.unsubscribeUrl }),
+      templateInput(settings, {
+        firstName: to.firstName,
+        unsubscribeUrl: to.unsubscribeUrl,
+        trialEndsAt: to.trialEndsAt,
+      }),
     );
     const headers = to.unsubscribeUrl ? listUnsubscribeHeaders(to.unsubscribeUrl) : undefined;
     request = {

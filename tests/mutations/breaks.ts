@@ -322,4 +322,38 @@ export const BREAKS: readonly Break[] = [
     }],
     suites: ["tests/docs_links_test.ts"],
   },
+  {
+    name: "no idempotency key on the Stripe creates",
+    patches: [
+      {
+        file: "functions/billing/stripe_sdk.ts",
+        find: `        }, { idempotencyKey });\n        return { id: customer.id };`,
+        replace: `        });\n        return { id: customer.id };`,
+      },
+      {
+        file: "functions/billing/stripe_sdk.ts",
+        find: `        }, { idempotencyKey });\n        return {\n          id: subscription.id,`,
+        replace: `        });\n        return {\n          id: subscription.id,`,
+      },
+    ],
+    suites: ["tests/stripe_trial_test.ts"],
+  },
+  {
+    name: "no deletion at Stripe on user.deleted",
+    patches: [{
+      file: "functions/workflows/delete_stripe_customer.ts",
+      find: `async () => ({ outcome: await (await deps.stripe()).deleteCustomer(customerId) }),`,
+      replace: `async () => ({ outcome: "skipped" }),`,
+    }],
+    suites: ["tests/stripe_trial_test.ts"],
+  },
+  {
+    name: "creates a Stripe customer for a deleted user",
+    patches: [{
+      file: "functions/workflows/start_stripe_trial.ts",
+      find: `if (state.deleted && !retry) return { outcome: "user_deleted", customerId: null };`,
+      replace: ``,
+    }],
+    suites: ["tests/stripe_trial_test.ts"],
+  },
 ];

@@ -8,7 +8,8 @@
  * - `cancelOn`: a matching event cancels the runs that exist when it arrives;
  *   a step in flight finishes, and nothing after it is called;
  * - `throttle`: at most `limit` run starts per period (per key);
- * - `concurrency`: at most `limit` requests in flight per key;
+ * - `concurrency`: at most `limit` requests in flight per key (shared across
+ *   functions for a key with scope `env` or `account`);
  * - `retries`: a step is attempted `retries + 1` times (the SDK is told the
  *   budget in `ctx.max_attempts`, and reports StepFailed on the last one);
  * - `RetryAfterError`: the next attempt waits for the `retry-after` answer;
@@ -285,10 +286,11 @@ export class InngestEngine {
       requests: [],
       startAt,
     };
-    const keys = config.concurrency.map((c, i) => ({
-      key: `${config.id}|${i}|${c.key ? String(evaluate(c.key, { event })) : ""}`,
-      limit: c.limit,
-    }));
+    const keys = config.concurrency.map((c, i) => {
+      const value = c.key ? String(evaluate(c.key, { event })) : "";
+      const shared = c.scope === "env" || c.scope === "account";
+      return { key: shared ? `${c.scope}|${value}` : `${config.id}|${i}|${value}`, limit: c.limit };
+    });
     this.runs.push(run);
     this.#states.push({
       run,

@@ -11,10 +11,15 @@ import { durationMs } from "../../functions/util/duration.ts";
 /** Inngest's retry count when a function declares none. */
 export const DEFAULT_RETRIES = 3;
 
-/** A concurrency limit, per key when `key` is set. */
+/**
+ * A concurrency limit, per key when `key` is set. With `scope` `env` or
+ * `account`, the limit is shared by every function that declares the same
+ * key value; with `fn` (the default) it is the function's own.
+ */
 export interface ConcurrencyLimit {
   readonly limit: number;
   readonly key?: string;
+  readonly scope?: "fn" | "env" | "account";
 }
 
 /** A throttle: at most `limit` run starts per `periodMs`, per key when set. */
@@ -114,8 +119,8 @@ function toConfig(raw: Record<string, unknown>): FunctionConfig {
 /**
  * Evaluates the small subset of Inngest's expressions that registrations
  * use: paths such as `event.data.id`, string and number literals, `==`,
- * `!=` and `&&`. Anything else throws, so that a new kind of expression
- * fails loudly here instead of matching by accident.
+ * `!=`, `&&` and `+` (string concatenation). Anything else throws, so that a
+ * new kind of expression fails loudly here instead of matching by accident.
  */
 export function evaluate(expression: string, scope: Record<string, unknown>): unknown {
   const clauses = expression.split("&&").map((c) => c.trim());
@@ -126,6 +131,8 @@ export function evaluate(expression: string, scope: Record<string, unknown>): un
     const equal = operand(left, scope) === operand(right, scope);
     return op === "==" ? equal : !equal;
   }
+  const terms = expression.split("+").map((t) => t.trim());
+  if (terms.length > 1) return terms.map((t) => String(operand(t, scope))).join("");
   return operand(expression, scope);
 }
 

@@ -24,6 +24,11 @@ export interface TemplateInput {
    * support address with the subject "Unsubscribe".
    */
   readonly unsubscribeUrl?: string;
+  /**
+   * When the user's Stripe trial ends (ISO 8601), while one is running: the
+   * trial offer then says so instead of offering a trial.
+   */
+  readonly trialEndsAt?: string;
 }
 
 /** A rendered email. */
@@ -65,7 +70,11 @@ export interface Brand {
 /** Builds a template's input from the email settings and one recipient. */
 export function templateInput(
   settings: Pick<EmailSettings, "appName" | "appUrl" | "trialOfferDelay" | "copy">,
-  recipient: { readonly firstName: string | null; readonly unsubscribeUrl?: string },
+  recipient: {
+    readonly firstName: string | null;
+    readonly unsubscribeUrl?: string;
+    readonly trialEndsAt?: string;
+  },
 ): TemplateInput {
   return {
     appName: settings.appName,
@@ -74,6 +83,7 @@ export function templateInput(
     copy: settings.copy,
     firstName: recipient.firstName,
     ...(recipient.unsubscribeUrl ? { unsubscribeUrl: recipient.unsubscribeUrl } : {}),
+    ...(recipient.trialEndsAt ? { trialEndsAt: recipient.trialEndsAt } : {}),
   };
 }
 

@@ -1,0 +1,93 @@
+/**
+ * What the three Stripe functions share: their dependencies, the per-user
+ * concurrency key that serializes their steps, and how a failed Stripe or
+ * database call is retried. The ordering argument is in
+ * `functions/billing/ARCHITECTURE.md`.
+ */
+import { NonRetriableError, RetryAfterError } from "inngest";
+import type { BillingStore } from "../billing/billing_store.ts";
+import { type StripeBilling, StripeFailure } from "../billing/stripe_client.ts";
+import { DatabaseError } from "../database/rpc.ts";
+import type { UsersStore } from "../users/users_store.ts";
+import type { LogFields, Logger } from "../util/log.ts";
+import { databaseFailure } from "./errors.ts";
+
+/** Dependencies of the Stripe functions, resolved when a step needs them. */
+export interface StripeWorkflowDeps {
+  /** The Stripe client; the SDK is loaded on first use. */
+  readonly stripe: () => Promise<StripeBilling>;
+  readonly billing: () => Promise<BillingStore>;
+  readonly users: () => Promise<UsersStore>;
+  readonly logger: Logger;
+}
+
+/**
+ * One step at a time per user, across `start-stripe-trial`,
+ * `update-stripe-customer` and `delete-stripe-customer`: the key is shared
+ * by every function of the environment that declares it (scope `env`), so
+ * that each step reads the billing row and acts on it before another step
+ * for the same user can change it.
+ */
+export const STRIPE_USER_CONCURRENCY = {
+  scope: "env",
+  key: '"stripe-user-" + event.data.id',
+  limit: 1,
+} as const;
+
+/** Retries of each Stripe step: about 4.5 hours, well inside Stripe's 24 h key window. */
+export const STRIPE_RETRIES = 10;
+
+/** Without a `retry-after`, a 429 is retried after this long. */
+const RATE_LIMIT_PAUSE_MS = 2_000;
+
+/**
+ * Runs a step's work and logs its outcome under `message`, or throws the
+ * error Inngest should see: `RetryAfterError` for Stripe's 429,
+ * `NonRetriableError` for a request that cannot pass (a 4xx, or a key
+ * reused with other parameters) and for a permanent database error, and the
+ * error itself otherwise, so that Inngest retries.
+ */
+export async function stripeStep<T extends { outcome: string }>(
+  logger: Logger,
+  message: string,
+  fields: LogFields,
+  action: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  const started = performance.now();
+  try {
+    const result = await work();
+    logger.info(message, {
+      ...fields,
+      outcome: result.outcome,
+      duration_ms: Math.round(performance.now() - started),
+    });
+    return result;
+  } catch (error) {
+    throw stepFailure(action, error);
+  }
+}
+
+function stepFailure(action: string, error: unknown): Error {
+  if (error instanceof StripeFailure) {
+    const message = `${action}: ${error.message}`;
+    if (error.kind === "rate_limited") {
+      const delayMs = error.retryAfterSeconds !== undefined
+        ? error.retryAfterSeconds * 1000
+        : RATE_LIMIT_PAUSE_MS;
+      return new RetryAfterError(message, delayMs, { cause: error });
+    }
+    if (error.kind === "permanent" || error.kind === "idempotency") {
+      return new NonRetriableError(message, { cause: error });
+    }
+    return new Error(message, { cause: error });
+  }
+  if (error instanceof DatabaseError) return databaseFailure(action, error);
+  return error instanceof Error ? error : new Error(`${action}: ${String(error)}`);
+}
+
+/** Whether Clerk version `next` is newer than `recorded` (ISO 8601, either may be null). */
+export function isNewer(next: string | null, recorded: string | null): boolean {
+  if (!next) return false;
+  return !recorded || Date.parse(next) > Date.parse(recorded);
+}
