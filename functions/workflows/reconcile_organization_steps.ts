@@ -26,8 +26,8 @@ import {
   toMembershipRow,
   toOrganizationRow,
 } from "../organizations/rows.ts";
-import { transient, why } from "./reconcile_steps.ts";
-import type { SyncProgress } from "./reconcile_steps.ts";
+import { transient, why } from "./reconcile_failures.ts";
+import { applyPagesFrom, inFlight, type SyncProgress } from "./reconcile_pages.ts";
 
 /** What every organization step of one run works with. */
 export interface OrganizationsReconcileContext {
@@ -46,85 +46,40 @@ export interface OrganizationsReconcileContext {
 /** Memberships of one organization checked with one request. */
 export const USERS_PER_CHECK = 50;
 
-/** Page writes in flight at once within a step. */
-const WRITES_IN_FLIGHT = 3;
-/** Lookups in flight at once; the request budget still paces them. */
-const LOOKUPS_IN_FLIGHT = 5;
-
 /**
  * Lists up to `pagesPerStep` pages of `kind` from `offset` and applies each
  * with one database call. `next` is `null` once `total_count` is reached.
  */
-export async function syncOrganizationPagesFrom(
+export function syncOrganizationPagesFrom(
   ctx: OrganizationsReconcileContext,
   kind: OrgSyncKind,
   offset: number,
 ): Promise<SyncProgress> {
-  const started = performance.now();
-  const list = (at: number): Promise<ClerkPage<OrganizationRow | MembershipRow>> => {
-    const query: PageQuery = { limit: ctx.pageSize, offset: at };
-    const page = kind === "organization"
-      ? ctx.clerk.listOrganizations(query).then((p) => ({
-        data: p.data.map(toOrganizationRow),
-        totalCount: p.totalCount,
-      }))
-      : ctx.clerk.listAllMemberships(query).then((p) => ({
-        data: p.data.map((m) => toMembershipRow(m)),
-        totalCount: p.totalCount,
-      }));
-    page.catch(() => {}); // awaited below, or abandoned when the step fails
-    return page;
-  };
-  const writes: Promise<void>[] = [];
-  let writeError: { error: unknown } | undefined;
-  const write = (at: number, rows: (OrganizationRow | MembershipRow)[]) => {
-    writes.push(
-      ctx.store.applyPage(ctx.runId, kind, at, rows, ctx.dryRun).then(
-        () => {},
-        (error) => void (writeError ??= { error }),
-      ),
-    );
-  };
-
-  let at = offset;
-  let pending = list(at);
-  let next: number | null = null;
-  for (let page = 0; page < ctx.pagesPerStep; page++) {
-    let rows;
-    try {
-      rows = await pending;
-    } catch (error) {
-      if (page === 0 || !transient(error)) {
-        await Promise.all(writes);
-        throw error;
-      }
-      ctx.log.warn("Reconcile listing paused", {
-        run_id: ctx.runId,
-        kind,
-        offset: at,
-        ...why(error),
-      });
-      next = at;
-      break;
-    }
-    const more = rows.data.length === ctx.pageSize && at + rows.data.length < rows.totalCount;
-    if (more && page + 1 < ctx.pagesPerStep) pending = list(at + ctx.pageSize);
-    if (rows.data.length) write(at, rows.data);
-    at += rows.data.length;
-    next = more ? at : null;
-    while (writes.length >= WRITES_IN_FLIGHT) await writes.shift();
-    if (writeError || !more) break;
-  }
-  await Promise.all(writes);
-  if (writeError) throw writeError.error;
-  ctx.log.info("Reconcile organizations applied", {
-    run_id: ctx.runId,
-    kind,
+  return applyPagesFrom<OrganizationRow | MembershipRow>({
     offset,
-    listed: at - offset,
-    duration_ms: Math.round(performance.now() - started),
+    pageSize: ctx.pageSize,
+    pagesPerStep: ctx.pagesPerStep,
+    log: ctx.log,
+    logFields: { run_id: ctx.runId, kind },
+    applied: "Reconcile organizations applied",
+    list: async (at) => {
+      const query: PageQuery = { limit: ctx.pageSize, offset: at };
+      const page: ClerkPage<OrganizationRow | MembershipRow> = kind === "organization"
+        ? await ctx.clerk.listOrganizations(query).then((p) => ({
+          data: p.data.map(toOrganizationRow),
+          totalCount: p.totalCount,
+        }))
+        : await ctx.clerk.listAllMemberships(query).then((p) => ({
+          data: p.data.map((m) => toMembershipRow(m)),
+          totalCount: p.totalCount,
+        }));
+      return {
+        rows: page.data,
+        more: page.data.length === ctx.pageSize && at + page.data.length < page.totalCount,
+      };
+    },
+    write: (at, rows) => ctx.store.applyPage(ctx.runId, kind, at, [...rows], ctx.dryRun),
   });
-  return { listed: at - offset, next };
 }
 
 /**
@@ -224,21 +179,4 @@ function settle(ctx: OrganizationsReconcileContext, failures: unknown[], resolve
   if (failures.length) {
     ctx.log.warn("Reconcile confirmation paused", { run_id: ctx.runId, ...why(failures[0]) });
   }
-}
-
-/** `call` for each item, a few at a time, answers in the order of `items`. */
-async function inFlight<I, T>(items: readonly I[], call: (item: I) => Promise<T>) {
-  const answers: PromiseSettledResult<T>[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      answers[i] = await call(items[i]).then(
-        (value) => ({ status: "fulfilled", value }) as const,
-        (reason) => ({ status: "rejected", reason }) as const,
-      );
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(LOOKUPS_IN_FLIGHT, items.length) }, worker));
-  return answers;
 }
