@@ -44,7 +44,10 @@ import type { SessionSettings } from "../settings/session.ts";
 import { toUserRow } from "../users/user_row.ts";
 import type { ApiSyncOutcome, SyncedUser, UsersStore } from "../users/users_store.ts";
 import type { ClerkOrganizationsApi } from "../clerk/organizations_api.ts";
-import { clerkOrganizationSchema } from "../clerk/organization_schemas.ts";
+import {
+  type ClerkOrganizationMembership,
+  clerkOrganizationSchema,
+} from "../clerk/organization_schemas.ts";
 import { toMembershipRow, toOrganizationRow } from "../organizations/rows.ts";
 import type { LiveMembership, OrganizationsStore } from "../organizations/store.ts";
 import { corsHeaders, type CorsPolicy, isAllowedOrigin, preflightResponse } from "./cors.ts";
@@ -91,6 +94,12 @@ export function createMeSyncRoute(options: MeSyncRouteOptions) {
 export type MeSyncClerk =
   & Pick<ClerkBackendApi, "getUser">
   & Partial<Pick<ClerkOrganizationsApi, "listUserMemberships">>;
+
+/** A user's memberships as Clerk listed them, and when. */
+interface ListedMemberships {
+  readonly listedAt: string;
+  readonly all: ClerkOrganizationMembership[];
+}
 
 /** Options for {@link createMeSyncHandler}. */
 export interface MeSyncOptions {
@@ -152,11 +161,16 @@ export function createMeSyncHandler(options: MeSyncOptions) {
 
     const store = await options.users();
     const stored = await store.findForSync(id, freshFor);
+    let listed: Promise<ListedMemberships> | undefined;
     if (stored?.deleted) throw gone();
     let answer: MeSyncAnswer;
     if (stored?.fresh) {
       answer = { user: stored.user, outcome: "unchanged", source: "database" };
     } else {
+      // The memberships are read alongside the user: one round trip to
+      // Clerk, not two in a row.
+      listed = readMemberships(id);
+      listed?.catch(() => {}); // awaited below, or dropped with the user's 404
       const user = await fromClerk(id);
       if (!user) {
         // Clerk has no such user: erase the row as delete-user-from-clerk
@@ -169,7 +183,7 @@ export function createMeSyncHandler(options: MeSyncOptions) {
       if (result.outcome === "deleted" || !result.user) throw gone();
       answer = { user: result.user, outcome: result.outcome, source: "clerk" };
     }
-    const memberships = await syncMemberships(id, activeOrganization(claims), answer.source);
+    const memberships = await syncMemberships(id, activeOrganization(claims), listed);
     if (memberships) answer = { ...answer, memberships };
     logger.info("User synced on demand", {
       user_id: id,
@@ -206,24 +220,14 @@ export function createMeSyncHandler(options: MeSyncOptions) {
   };
 
   /**
-   * The user's live memberships: from the database while the user was
-   * answered from it and the token's active organization is among them;
-   * otherwise read from Clerk and applied.
+   * The user's memberships as Clerk lists them now, when organizations are
+   * mirrored; `undefined` otherwise.
    */
-  const syncMemberships = async (
-    id: string,
-    activeOrg: string | undefined,
-    source: MeSyncAnswer["source"],
-  ): Promise<LiveMembership[] | undefined> => {
+  const readMemberships = (id: string): Promise<ListedMemberships> | undefined => {
     const listUserMemberships = options.clerk.listUserMemberships;
     if (!options.organizations || !listUserMemberships) return undefined;
-    const store = await options.organizations();
-    if (source === "database") {
-      const stored = await store.liveMemberships(id);
-      if (!activeOrg || stored.some((m) => m.organization_id === activeOrg)) return stored;
-    }
     const listedAt = now().toISOString();
-    const memberships = await askClerk(id, async () => {
+    return askClerk(id, async () => {
       const all = [];
       for (let offset = 0;;) {
         const page = await listUserMemberships(id, { limit: 500, offset }, {
@@ -231,9 +235,28 @@ export function createMeSyncHandler(options: MeSyncOptions) {
         });
         all.push(...page.data);
         offset += page.data.length;
-        if (page.data.length === 0 || offset >= page.totalCount) return all;
+        if (page.data.length === 0 || offset >= page.totalCount) return { listedAt, all };
       }
     });
+  };
+
+  /**
+   * The user's live memberships: `listed` (read from Clerk with the user)
+   * applied; else from the database while the token's active organization is
+   * among them; otherwise read from Clerk now and applied.
+   */
+  const syncMemberships = async (
+    id: string,
+    activeOrg: string | undefined,
+    listed: Promise<ListedMemberships> | undefined,
+  ): Promise<LiveMembership[] | undefined> => {
+    if (!options.organizations || !options.clerk.listUserMemberships) return undefined;
+    const store = await options.organizations();
+    if (!listed) {
+      const stored = await store.liveMemberships(id);
+      if (!activeOrg || stored.some((m) => m.organization_id === activeOrg)) return stored;
+    }
+    const { listedAt, all: memberships } = await (listed ?? readMemberships(id)!);
     const organizations = memberships.flatMap((m) => {
       const org = clerkOrganizationSchema.safeParse(m.organization);
       return org.success ? [toOrganizationRow(org.data)] : [];
