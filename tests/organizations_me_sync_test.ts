@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { appAt } from "./support/app.ts";
+import { within } from "./support/bounded.ts";
 import {
   type ClerkApi,
   clerkMembership,
@@ -97,6 +98,48 @@ Deno.test("/users/me/sync answers the caller's memberships and mirrors them", as
         assert.ok((await readMembership(sql, firstMembership.id))?.deleted_at, "the user left");
         assert.deepEqual(await liveMemberships(sql, first.id, user.id as string), []);
       });
+    } finally {
+      await clerk.close();
+    }
+  });
+});
+
+Deno.test("/users/me/sync reads the memberships alongside the user, not after it", async () => {
+  await withPostgrest(async (_sql, postgrest) => {
+    const clerk = startClerkApi();
+    clerk.jwks = { keys: [acme.jwk] };
+    const user = clerkUser();
+    clerk.putUser(user);
+    let membershipsAsked!: () => void;
+    const membershipsRequested = new Promise<void>((resolve) => membershipsAsked = resolve);
+    // Clerk's answer for the user is held until the memberships request has
+    // arrived: a sync that asks for them only after the user never gets it.
+    const holding: typeof fetch = async (input, init) => {
+      const path = new URL(input instanceof Request ? input.url : String(input)).pathname;
+      if (path.endsWith("/organization_memberships")) membershipsAsked();
+      else if (path === `/v1/users/${user.id}`) {
+        await within(
+          membershipsRequested,
+          5_000,
+          "the memberships request, while the user's is held",
+        );
+      }
+      return fetch(input, init);
+    };
+    const app = appAt(postgrest, { CLERK_API_URL: clerk.url, CLERK_JWT_KEY: acme.publicKeyPem }, {
+      fetch: holding,
+    });
+    try {
+      const token = await mintSessionToken(acme, { sub: user.id as string });
+      const res = await app.handler(
+        new Request("http://localhost/clerk-events/users/me/sync", {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}` },
+        }),
+      );
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.deepEqual((await res.json()).memberships, []);
+      assert.equal(membershipRequests(clerk).length, 1);
     } finally {
       await clerk.close();
     }
