@@ -12,7 +12,7 @@ import type { Inngest, InngestFunction } from "inngest";
 import type { BudgetClock } from "./clerk/request_budget.ts";
 import { createAppReadiness, databaseCheck } from "./app/readiness.ts";
 import { createAppServices } from "./app/services.ts";
-import { stripeTrial } from "./billing/stripe_trial.ts";
+import { stripeTrial } from "./stripe_trial/feature.ts";
 import { createUnsubscribeLinks } from "./email/list_unsubscribe.ts";
 import { createHealthHandler } from "./http/health.ts";
 import { errorResponse, HttpError } from "./http/http_error.ts";
@@ -40,13 +40,13 @@ import { devModeRefusal } from "./settings/deployment.ts";
 import { EMAIL_DEFAULTS } from "./settings/email.ts";
 import { createVerifier } from "./svix/verify.ts";
 import { PACKAGE_VERSIONS } from "./health/versions.ts";
-import { createDeleteUserFunction } from "./workflows/delete_user.ts";
-import { createOnboardingFunction } from "./workflows/onboarding_emails.ts";
-import { createReconcileFunction } from "./workflows/reconcile_users.ts";
-import { createSyncUserFunction } from "./workflows/sync_user.ts";
-import { wireNewsletter } from "./newsletter/wiring.ts";
-import { createSyncOrganizationFunction } from "./workflows/sync_organization.ts";
-import { createSyncMembershipFunction } from "./workflows/sync_organization_membership.ts";
+import { createDeleteUserFunction } from "./users/delete_user.ts";
+import { createOnboardingFunction } from "./onboarding/onboarding_emails.ts";
+import { createReconcileFunction } from "./reconcile/reconcile_users.ts";
+import { createSyncUserFunction } from "./users/sync_user.ts";
+import { wireNewsletter } from "./newsletter/feature.ts";
+import { createSyncOrganizationFunction } from "./organizations/sync_organization.ts";
+import { createSyncMembershipFunction } from "./organizations/sync_organization_membership.ts";
 
 /** Options for {@link createApp}; all optional, for tests and benchmarks. */
 export interface AppOptions {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type postgres from "postgres";
 import { type App, type AppOptions, createApp } from "../functions/app.ts";
-import { RECONCILE_FUNCTION_ID } from "../functions/workflows/reconcile_users.ts";
+import { RECONCILE_FUNCTION_ID } from "../functions/reconcile/reconcile_users.ts";
 import type { Env } from "../functions/settings.ts";
 import {
   type ClerkApi,
@@ -20,10 +20,10 @@ import { asRole } from "./support/database.ts";
 import { toUserRow } from "../functions/users/user_row.ts";
 import { clerkUserSchema } from "../functions/clerk/schemas.ts";
 import { createServiceClient } from "../functions/database/supabase_client.ts";
-import { createSupabaseReconcileStore } from "../functions/users/supabase_reconcile_store.ts";
+import { createSupabaseReconcileStore } from "../functions/reconcile/supabase_reconcile_store.ts";
 import { ClerkApiError } from "../functions/clerk/backend_api.ts";
-import { confirmAbsentUsers } from "../functions/workflows/reconcile_steps.ts";
-import type { ReconcileStore } from "../functions/users/reconcile_store.ts";
+import { confirmAbsentUsers } from "../functions/reconcile/reconcile_steps.ts";
+import type { ReconcileStore } from "../functions/reconcile/reconcile_store.ts";
 
 /** What a run returns: its id and the counts of public.clerk_sync_runs. */
 interface RunResult {

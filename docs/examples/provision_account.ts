@@ -11,7 +11,7 @@ import { type Inngest, NonRetriableError, RetryAfterError } from "inngest";
 import { clerkUserSchema } from "../../functions/clerk/schemas.ts";
 import { userCreated } from "../../functions/inngest/events.ts";
 import type { Logger } from "../../functions/util/log.ts";
-import { parseInput } from "../../functions/workflows/errors.ts";
+import { parseInput } from "../../functions/inngest/step_errors.ts";
 
 /** The function id: Inngest keys runs, history and idempotency by it. */
 export const PROVISION_ACCOUNT_FUNCTION_ID = "provision-account";

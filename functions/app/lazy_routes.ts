@@ -62,7 +62,7 @@ export interface MeSyncDeps {
 /** `POST /clerk-events/users/me/sync`. */
 export function meSyncHandler(deps: MeSyncDeps): Handler {
   return lazyHandler(async () => {
-    const { createMeSyncRoute } = await import("../http/me_sync.ts");
+    const { createMeSyncRoute } = await import("../users/me_sync.ts");
     return createMeSyncRoute({ ...deps, clerk: await deps.clerk() });
   });
 }
@@ -81,7 +81,7 @@ export interface UnsubscribeDeps {
 export function unsubscribeHandler({ settings, ...deps }: UnsubscribeDeps): Handler {
   return lazyHandler(async () => {
     const [{ createUnsubscribeHandler }, { createUnsubscribeTokens }] = await Promise.all([
-      import("../http/unsubscribe.ts"),
+      import("../deliverability/unsubscribe.ts"),
       import("../email/unsubscribe_token.ts"),
     ]);
     return createUnsubscribeHandler({ ...deps, tokens: createUnsubscribeTokens(settings.secrets) });
@@ -100,7 +100,7 @@ export interface ResendWebhookDeps {
 export function resendWebhookHandler({ settings, ...deps }: ResendWebhookDeps): Handler {
   return lazyHandler(async () => {
     const [{ createResendWebhookHandler }, { createVerifier }] = await Promise.all([
-      import("../http/resend_webhook.ts"),
+      import("../deliverability/resend_webhook.ts"),
       import("../svix/verify.ts"),
     ]);
     return createResendWebhookHandler({

@@ -16,7 +16,7 @@ import type { Mailer } from "../email/mailer.ts";
 import type { EmailPreferencesStore } from "../email/preferences_store.ts";
 import { lazy } from "../util/lazy.ts";
 import type { EmailSettings, Settings, SettingsGroup } from "../settings.ts";
-import type { ReconcileStore } from "../users/reconcile_store.ts";
+import type { ReconcileStore } from "../reconcile/reconcile_store.ts";
 import type { UsersStore } from "../users/users_store.ts";
 import type { OrganizationsStore } from "../organizations/store.ts";
 import type { OrganizationsReconcileStore } from "../organizations/reconcile_store.ts";
@@ -71,7 +71,9 @@ export function createAppServices(
       return createSupabasePreferencesStore(await supabase());
     }),
     reconcileStore: lazy(async () => {
-      const { createSupabaseReconcileStore } = await import("../users/supabase_reconcile_store.ts");
+      const { createSupabaseReconcileStore } = await import(
+        "../reconcile/supabase_reconcile_store.ts"
+      );
       return createSupabaseReconcileStore(await supabase());
     }),
     organizations: lazy(async () => {

@@ -26,8 +26,8 @@ export interface Break {
 
 const FAULTS = { suites: ["tests/faults_test.ts"], env: { SOAK_USERS: "100" } } as const;
 const FLOW = ["tests/flow_control_test.ts"];
-const ONBOARDING = "functions/workflows/onboarding_emails.ts";
-const SYNC = "functions/workflows/sync_user.ts";
+const ONBOARDING = "functions/onboarding/onboarding_emails.ts";
+const SYNC = "functions/users/sync_user.ts";
 const NEWSLETTER = "tests/newsletter_test.ts";
 const ORGS_MIGRATION = "supabase/migrations/20261202100000_organizations.sql";
 
@@ -145,7 +145,7 @@ export const BREAKS: readonly Break[] = [
   {
     name: "reconcile erases absent users without confirming with Clerk",
     patches: [{
-      file: "functions/workflows/reconcile_steps.ts",
+      file: "functions/reconcile/reconcile_steps.ts",
       find: `  const answers = await lookUp(ctx.clerk, ids);`,
       replace:
         `  const answers = await lookUp({ ...ctx.clerk, getUser: () => Promise.resolve(null) }, ids);`,
@@ -164,7 +164,7 @@ export const BREAKS: readonly Break[] = [
   {
     name: "unsubscribe opts out on GET",
     patches: [{
-      file: "functions/http/unsubscribe.ts",
+      file: "functions/deliverability/unsubscribe.ts",
       find: `    if (!isPost) {\n      return unsubscribePage(200,`,
       replace:
         `    if (!isPost) {\n      await (await options.preferences()).optOut(userId, "page");\n      return unsubscribePage(200,`,
@@ -184,7 +184,7 @@ export const BREAKS: readonly Break[] = [
   {
     name: "newsletter subscribes without consent",
     patches: [{
-      file: "functions/workflows/newsletter_subscription.ts",
+      file: "functions/newsletter/newsletter_subscription.ts",
       find: "return parsed.success && parsed.data.unsafe_metadata?.newsletter === true;",
       replace: "return parsed.success;",
     }],
@@ -202,7 +202,7 @@ export const BREAKS: readonly Break[] = [
   {
     name: "Mailchimp webhook without its secret",
     patches: [{
-      file: "functions/http/mailchimp_webhook.ts",
+      file: "functions/newsletter/mailchimp_webhook.ts",
       find: "if (!secret || !(await isOneOf(secret, options.secrets))) {",
       replace: "if (false && !(await isOneOf(secret, options.secrets))) {",
     }],
@@ -220,7 +220,7 @@ export const BREAKS: readonly Break[] = [
   {
     name: "the on-demand sync waits in the reconcile's lane of the Clerk budget",
     patches: [{
-      file: "functions/http/me_sync.ts",
+      file: "functions/users/me_sync.ts",
       find: `getUser(id, { priority: "interactive" })`,
       replace: `getUser(id, { priority: "background" })`,
     }],
@@ -326,12 +326,12 @@ export const BREAKS: readonly Break[] = [
     name: "no idempotency key on the Stripe creates",
     patches: [
       {
-        file: "functions/billing/stripe_sdk.ts",
+        file: "functions/stripe_trial/stripe_sdk.ts",
         find: `        }, { idempotencyKey });\n        return { id: customer.id };`,
         replace: `        });\n        return { id: customer.id };`,
       },
       {
-        file: "functions/billing/stripe_sdk.ts",
+        file: "functions/stripe_trial/stripe_sdk.ts",
         find: `        }, { idempotencyKey });\n        return {\n          id: subscription.id,`,
         replace: `        });\n        return {\n          id: subscription.id,`,
       },
@@ -341,7 +341,7 @@ export const BREAKS: readonly Break[] = [
   {
     name: "no deletion at Stripe on user.deleted",
     patches: [{
-      file: "functions/workflows/delete_stripe_customer.ts",
+      file: "functions/stripe_trial/delete_stripe_customer.ts",
       find: `async () => ({ outcome: await (await deps.stripe()).deleteCustomer(customerId) }),`,
       replace: `async () => ({ outcome: "skipped" }),`,
     }],
@@ -350,7 +350,7 @@ export const BREAKS: readonly Break[] = [
   {
     name: "creates a Stripe customer for a deleted user",
     patches: [{
-      file: "functions/workflows/start_stripe_trial.ts",
+      file: "functions/stripe_trial/start_stripe_trial.ts",
       find: `if (state.deleted && !retry) return { outcome: "user_deleted", customerId: null };`,
       replace: ``,
     }],
@@ -359,7 +359,7 @@ export const BREAKS: readonly Break[] = [
   {
     name: "/users/me/sync reads the memberships only after the user",
     patches: [{
-      file: "functions/http/me_sync.ts",
+      file: "functions/users/me_sync.ts",
       find: `      listed = readMemberships(id);
       listed?.catch(() => {}); // awaited below, or dropped with the user's 404
       const user = await fromClerk(id);`,

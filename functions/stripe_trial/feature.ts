@@ -9,9 +9,9 @@ import type { AppServices } from "../app/services.ts";
 import type { Settings } from "../settings.ts";
 import { lazy } from "../util/lazy.ts";
 import type { Logger } from "../util/log.ts";
-import { createDeleteStripeCustomerFunction } from "../workflows/delete_stripe_customer.ts";
-import { createStartStripeTrialFunction } from "../workflows/start_stripe_trial.ts";
-import { createUpdateStripeCustomerFunction } from "../workflows/update_stripe_customer.ts";
+import { createDeleteStripeCustomerFunction } from "./delete_stripe_customer.ts";
+import { createStartStripeTrialFunction } from "./start_stripe_trial.ts";
+import { createUpdateStripeCustomerFunction } from "./update_stripe_customer.ts";
 import type { BillingStore } from "./billing_store.ts";
 
 /** The Stripe trial's parts the app registers and shares. */

@@ -12,7 +12,7 @@
  */
 import type { ClerkBackendApi } from "../clerk/backend_api.ts";
 import type { Logger } from "../util/log.ts";
-import type { ReconcileStore } from "../users/reconcile_store.ts";
+import type { ReconcileStore } from "./reconcile_store.ts";
 import { toUserRow, type UserRow } from "../users/user_row.ts";
 import { transient, why } from "./reconcile_failures.ts";
 import { applyPagesFrom, inFlight, type SyncProgress } from "./reconcile_pages.ts";

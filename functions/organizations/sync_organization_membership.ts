@@ -17,8 +17,8 @@ import {
   organizationMembershipDeleted,
   organizationMembershipUpdated,
 } from "../inngest/events.ts";
-import { toMembershipRow, toOrganizationRow } from "../organizations/rows.ts";
-import { loggedWrite, parseInput } from "./errors.ts";
+import { toMembershipRow, toOrganizationRow } from "./rows.ts";
+import { loggedWrite, parseInput } from "../inngest/step_errors.ts";
 import type { OrganizationWorkflowDeps } from "./sync_organization.ts";
 
 /** The function id. */

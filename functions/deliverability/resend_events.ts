@@ -8,7 +8,7 @@
  * fields are allowed everywhere: Resend adds fields without notice.
  */
 import { z } from "zod";
-import type { DeliveryEvent } from "./preferences_store.ts";
+import type { DeliveryEvent } from "../email/preferences_store.ts";
 
 /** The email event types Resend documents; any other `email.*` is kept too. */
 export const RESEND_EMAIL_EVENTS = [

@@ -41,8 +41,8 @@ import { DatabaseError } from "../database/rpc.ts";
 import { errorFields, type Logger } from "../util/log.ts";
 import type { ClerkApiSettings } from "../settings/clerk_api.ts";
 import type { SessionSettings } from "../settings/session.ts";
-import { toUserRow } from "../users/user_row.ts";
-import type { ApiSyncOutcome, SyncedUser, UsersStore } from "../users/users_store.ts";
+import { toUserRow } from "./user_row.ts";
+import type { ApiSyncOutcome, SyncedUser, UsersStore } from "./users_store.ts";
 import type { ClerkOrganizationsApi } from "../clerk/organizations_api.ts";
 import {
   type ClerkOrganizationMembership,
@@ -50,9 +50,9 @@ import {
 } from "../clerk/organization_schemas.ts";
 import { toMembershipRow, toOrganizationRow } from "../organizations/rows.ts";
 import type { LiveMembership, OrganizationsStore } from "../organizations/store.ts";
-import { corsHeaders, type CorsPolicy, isAllowedOrigin, preflightResponse } from "./cors.ts";
-import { HttpError, json } from "./http_error.ts";
-import { createRateLimiter, type RateLimiter } from "./rate_limiter.ts";
+import { corsHeaders, type CorsPolicy, isAllowedOrigin, preflightResponse } from "../http/cors.ts";
+import { HttpError, json } from "../http/http_error.ts";
+import { createRateLimiter, type RateLimiter } from "../http/rate_limiter.ts";
 
 /** What {@link createMeSyncRoute} builds the route from. */
 export interface MeSyncRouteOptions {

@@ -31,12 +31,12 @@ import {
   userDeleted,
   userUpdated,
 } from "../inngest/events.ts";
-import type { NewsletterContact, NewsletterProvider } from "../newsletter/provider.ts";
-import { ProviderError } from "../newsletter/provider.ts";
-import type { ConsentEvent, NewsletterStore } from "../newsletter/store.ts";
+import type { NewsletterContact, NewsletterProvider } from "./provider.ts";
+import { ProviderError } from "./provider.ts";
+import type { ConsentEvent, NewsletterStore } from "./store.ts";
 import { primaryEmail } from "../users/user_row.ts";
 import { errorFields, type Logger } from "../util/log.ts";
-import { databaseFailure, parseInput } from "./errors.ts";
+import { databaseFailure, parseInput } from "../inngest/step_errors.ts";
 
 /** The function ids. */
 export const NEWSLETTER_FUNCTION_ID = "newsletter-subscription";

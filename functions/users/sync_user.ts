@@ -5,9 +5,9 @@
 import type { Inngest } from "inngest";
 import { clerkUserSchema } from "../clerk/schemas.ts";
 import { userCreated, userUpdated } from "../inngest/events.ts";
-import { toUserRow } from "../users/user_row.ts";
+import { toUserRow } from "./user_row.ts";
 import type { UserWorkflowDeps } from "./deps.ts";
-import { loggedWrite, parseInput } from "./errors.ts";
+import { loggedWrite, parseInput } from "../inngest/step_errors.ts";
 
 /** The function id, part of the contract. */
 export const SYNC_USER_FUNCTION_ID = "sync-user-from-clerk";

@@ -2,15 +2,15 @@
  * What the three Stripe functions share: their dependencies, the per-user
  * concurrency key that serializes their steps, and how a failed Stripe or
  * database call is retried. The ordering argument is in
- * `functions/billing/ARCHITECTURE.md`.
+ * `functions/stripe_trial/ARCHITECTURE.md`.
  */
 import { NonRetriableError, RetryAfterError } from "inngest";
-import type { BillingStore } from "../billing/billing_store.ts";
-import { type StripeBilling, StripeFailure } from "../billing/stripe_client.ts";
+import type { BillingStore } from "./billing_store.ts";
+import { type StripeBilling, StripeFailure } from "./stripe_client.ts";
 import { DatabaseError } from "../database/rpc.ts";
 import type { UsersStore } from "../users/users_store.ts";
 import type { LogFields, Logger } from "../util/log.ts";
-import { databaseFailure } from "./errors.ts";
+import { databaseFailure } from "../inngest/step_errors.ts";
 
 /** Dependencies of the Stripe functions, resolved when a step needs them. */
 export interface StripeWorkflowDeps {

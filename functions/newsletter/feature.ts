@@ -19,7 +19,7 @@ import {
   createNewsletterFunction,
   createNewsletterSweepFunction,
   type NewsletterDeps,
-} from "../workflows/newsletter_subscription.ts";
+} from "./newsletter_subscription.ts";
 import type { NewsletterProvider } from "./provider.ts";
 
 /** What the app registers for the newsletter. */
@@ -52,7 +52,7 @@ export function wireNewsletter(deps: NewsletterWiringDeps): NewsletterWiring {
   const newsletter = group.ok ? group.value : undefined;
   const mailchimpWebhook: Handler = newsletter?.provider === "mailchimp" && settings.database.ok
     ? lazyHandler(async () => {
-      const { createMailchimpWebhookHandler } = await import("../http/mailchimp_webhook.ts");
+      const { createMailchimpWebhookHandler } = await import("./mailchimp_webhook.ts");
       return createMailchimpWebhookHandler({
         secrets: newsletter.webhookSecrets,
         audienceId: newsletter.audienceId,

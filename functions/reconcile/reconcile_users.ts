@@ -27,14 +27,14 @@ import { type Inngest, NonRetriableError } from "inngest";
 import type { ClerkBackendApi } from "../clerk/backend_api.ts";
 import { reconcileRequested } from "../inngest/events.ts";
 import { errorFields, type Logger } from "../util/log.ts";
-import type { ReconcileStore, SyncTrigger } from "../users/reconcile_store.ts";
+import type { ReconcileStore, SyncTrigger } from "./reconcile_store.ts";
 import type { ReconcileContext } from "./reconcile_steps.ts";
 import { lazy } from "../util/lazy.ts";
 import {
   type GuardedStep,
   type OrganizationsReconcileDeps,
   reconcileOrganizations,
-} from "./reconcile_organizations.ts";
+} from "../organizations/reconcile_organizations.ts";
 
 // The steps, and the Clerk client they use, load when a step first runs:
 // the webhook path never needs them (see the cold-start benchmark).

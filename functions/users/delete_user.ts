@@ -6,7 +6,7 @@ import type { Inngest } from "inngest";
 import { clerkDeletedUserSchema } from "../clerk/schemas.ts";
 import { userDeleted } from "../inngest/events.ts";
 import type { UserWorkflowDeps } from "./deps.ts";
-import { loggedWrite, parseInput } from "./errors.ts";
+import { loggedWrite, parseInput } from "../inngest/step_errors.ts";
 
 /** The function id, part of the contract. */
 export const DELETE_USER_FUNCTION_ID = "delete-user-from-clerk";

@@ -19,15 +19,15 @@
  */
 import type { ClerkOrganizationsApi, ClerkPage, PageQuery } from "../clerk/organizations_api.ts";
 import type { Logger } from "../util/log.ts";
-import type { OrganizationsReconcileStore, OrgSyncKind } from "../organizations/reconcile_store.ts";
+import type { OrganizationsReconcileStore, OrgSyncKind } from "./reconcile_store.ts";
 import {
   type MembershipRow,
   type OrganizationRow,
   toMembershipRow,
   toOrganizationRow,
-} from "../organizations/rows.ts";
-import { transient, why } from "./reconcile_failures.ts";
-import { applyPagesFrom, inFlight, type SyncProgress } from "./reconcile_pages.ts";
+} from "./rows.ts";
+import { transient, why } from "../reconcile/reconcile_failures.ts";
+import { applyPagesFrom, inFlight, type SyncProgress } from "../reconcile/reconcile_pages.ts";
 
 /** What every organization step of one run works with. */
 export interface OrganizationsReconcileContext {

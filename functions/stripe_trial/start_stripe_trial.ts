@@ -10,19 +10,14 @@
  *   `public.users`) is read in the same step as the create, and a customer
  *   recorded over a tombstone is deleted at once. No `cancelOn`: a run
  *   cancelled between the create and the record would leave a customer that
- *   nobody knows of. See `functions/billing/ARCHITECTURE.md`.
+ *   nobody knows of. See `functions/stripe_trial/ARCHITECTURE.md`.
  */
 import type { Inngest } from "inngest";
-import {
-  customerKey,
-  customerName,
-  customerVersionKey,
-  trialKey,
-} from "../billing/stripe_client.ts";
+import { customerKey, customerName, customerVersionKey, trialKey } from "./stripe_client.ts";
 import { clerkUserSchema } from "../clerk/schemas.ts";
 import { userCreated } from "../inngest/events.ts";
 import { primaryEmail } from "../users/user_row.ts";
-import { parseInput } from "./errors.ts";
+import { parseInput } from "../inngest/step_errors.ts";
 import {
   isNewer,
   STRIPE_RETRIES,

@@ -7,14 +7,14 @@
  * A change that arrives before start-stripe-trial has recorded the customer
  * is applied to `public.users` here (the same newest-wins write that
  * sync-user-from-clerk makes), where start-stripe-trial's last step reads
- * it. See `functions/billing/ARCHITECTURE.md`.
+ * it. See `functions/stripe_trial/ARCHITECTURE.md`.
  */
 import type { Inngest } from "inngest";
-import { customerName, customerVersionKey } from "../billing/stripe_client.ts";
+import { customerName, customerVersionKey } from "./stripe_client.ts";
 import { clerkUserSchema } from "../clerk/schemas.ts";
 import { userUpdated } from "../inngest/events.ts";
 import { primaryEmail, toUserRow } from "../users/user_row.ts";
-import { parseInput } from "./errors.ts";
+import { parseInput } from "../inngest/step_errors.ts";
 import {
   isNewer,
   STRIPE_RETRIES,

@@ -14,9 +14,9 @@
  */
 import type { EmailPreferencesStore, NewsletterOptOutSource } from "../email/preferences_store.ts";
 import { errorFields, type Logger } from "../util/log.ts";
-import { isOneOf } from "./bearer.ts";
-import { HttpError, json } from "./http_error.ts";
-import { readBodyText } from "./read_body.ts";
+import { isOneOf } from "../http/bearer.ts";
+import { HttpError, json } from "../http/http_error.ts";
+import { readBodyText } from "../http/read_body.ts";
 
 /** Options for {@link createMailchimpWebhookHandler}. */
 export interface MailchimpWebhookOptions {

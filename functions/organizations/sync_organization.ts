@@ -14,10 +14,10 @@ import {
   organizationDeleted,
   organizationUpdated,
 } from "../inngest/events.ts";
-import { toOrganizationRow } from "../organizations/rows.ts";
-import type { OrganizationsStore } from "../organizations/store.ts";
+import { toOrganizationRow } from "./rows.ts";
+import type { OrganizationsStore } from "./store.ts";
 import type { Logger } from "../util/log.ts";
-import { loggedWrite, parseInput } from "./errors.ts";
+import { loggedWrite, parseInput } from "../inngest/step_errors.ts";
 
 /** The function id. */
 export const SYNC_ORGANIZATION_FUNCTION_ID = "sync-organization-from-clerk";

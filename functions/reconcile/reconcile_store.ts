@@ -3,7 +3,7 @@
  * of the `clerk_sync_runs` migration. Each call is one round trip, whatever
  * the number of users it carries.
  */
-import type { UserRow } from "./user_row.ts";
+import type { UserRow } from "../users/user_row.ts";
 
 /** What started a run. */
 export type SyncTrigger = "cron" | "event";

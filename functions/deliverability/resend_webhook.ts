@@ -14,14 +14,14 @@
 import { errorFields, type Logger } from "../util/log.ts";
 import type { Verifier } from "../svix/verify.ts";
 import type { EmailPreferencesStore } from "../email/preferences_store.ts";
-import { InvalidResendEvent, toDeliveryEvent } from "../email/resend_events.ts";
-import { HttpError, json } from "./http_error.ts";
+import { InvalidResendEvent, toDeliveryEvent } from "./resend_events.ts";
+import { HttpError, json } from "../http/http_error.ts";
 import {
   invalidPayload,
   issuesSummary,
   parseJsonBody,
   receiveSignedDelivery,
-} from "./signed_delivery.ts";
+} from "../http/signed_delivery.ts";
 
 /** Options for {@link createResendWebhookHandler}. */
 export interface ResendWebhookOptions {

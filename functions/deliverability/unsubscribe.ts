@@ -15,7 +15,7 @@
 import { errorFields, type Logger } from "../util/log.ts";
 import type { EmailPreferencesStore, OptOutSource } from "../email/preferences_store.ts";
 import type { UnsubscribeTokens } from "../email/unsubscribe_token.ts";
-import { readBodyText } from "./read_body.ts";
+import { readBodyText } from "../http/read_body.ts";
 import { confirmForm, unsubscribePage } from "./unsubscribe_page.ts";
 
 /** Options for {@link createUnsubscribeHandler}. */

@@ -15,7 +15,7 @@
  * The same Clerk client, and so the same request budget, as the user steps.
  */
 import type { ClerkOrganizationsApi } from "../clerk/organizations_api.ts";
-import type { OrganizationsReconcileStore } from "../organizations/reconcile_store.ts";
+import type { OrganizationsReconcileStore } from "./reconcile_store.ts";
 import { lazy } from "../util/lazy.ts";
 import type { Logger } from "../util/log.ts";
 import type { OrganizationsReconcileContext } from "./reconcile_organization_steps.ts";

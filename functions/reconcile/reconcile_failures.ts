@@ -6,7 +6,7 @@ import { NonRetriableError, RetryAfterError } from "inngest";
 import { ClerkApiError, ClerkRateLimitError } from "../clerk/backend_api.ts";
 import { DatabaseError } from "../database/rpc.ts";
 import { errorFields } from "../util/log.ts";
-import { databaseFailure } from "./errors.ts";
+import { databaseFailure } from "../inngest/step_errors.ts";
 
 /** Whether a retry may cure `error` (a 429, a 5xx, a network error). */
 export function transient(error: unknown): boolean {

@@ -2,7 +2,7 @@
  * What the workflows need from the outside, passed in by the app.
  */
 import type { Logger } from "../util/log.ts";
-import type { UsersStore } from "../users/users_store.ts";
+import type { UsersStore } from "./users_store.ts";
 
 /** Dependencies of the user workflows. */
 export interface UserWorkflowDeps {

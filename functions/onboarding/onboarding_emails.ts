@@ -20,7 +20,7 @@
  *   that, the deliveries ledger still refuses a second send).
  */
 import type { Inngest } from "inngest";
-import type { BillingStore } from "../billing/billing_store.ts";
+import type { BillingStore } from "../stripe_trial/billing_store.ts";
 import { clerkUserSchema } from "../clerk/schemas.ts";
 import { type DeliverDeps, deliverEmail, type DeliveryRequest } from "../email/deliver.ts";
 import type { DeliveriesStore, EmailKind } from "../email/deliveries_store.ts";
@@ -30,7 +30,7 @@ import { userCreated, userDeleted } from "../inngest/events.ts";
 import type { EmailSettings } from "../settings.ts";
 import { primaryEmail } from "../users/user_row.ts";
 import type { UsersStore } from "../users/users_store.ts";
-import { parseInput } from "./errors.ts";
+import { parseInput } from "../inngest/step_errors.ts";
 
 /** The function id, part of the contract. */
 export const ONBOARDING_FUNCTION_ID = "onboarding-emails";

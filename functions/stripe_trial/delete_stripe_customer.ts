@@ -6,12 +6,12 @@
  * The tombstone comes first so that a start-stripe-trial step that runs
  * after it sends nothing to Stripe, and one that created a customer before
  * it, but recorded it after, deletes that customer itself. See
- * `functions/billing/ARCHITECTURE.md`.
+ * `functions/stripe_trial/ARCHITECTURE.md`.
  */
 import type { Inngest } from "inngest";
 import { clerkDeletedUserSchema } from "../clerk/schemas.ts";
 import { userDeleted } from "../inngest/events.ts";
-import { parseInput } from "./errors.ts";
+import { parseInput } from "../inngest/step_errors.ts";
 import {
   STRIPE_RETRIES,
   STRIPE_USER_CONCURRENCY,
