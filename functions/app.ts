@@ -1,7 +1,12 @@
 /**
- * The whole function as one `(req: Request) => Promise<Response>`, built from
- * the environment once. The Supabase entrypoint and `deno task dev` both
- * serve it; tests call it directly.
+ * The whole function as one `(req: Request) => Promise<Response>`, built
+ * from the environment once: the composition root. The Supabase entrypoint
+ * and `deno task dev` both serve it; tests call it directly.
+ *
+ * It reads as a table of contents: the core (settings, logger, Inngest
+ * client, shared services), then the list of features, each a folder of
+ * `functions/` with the same shape (`feature/feature.ts`), connected here
+ * where one fills a port another declares.
  *
  * Invalid settings do not stop the function from starting: `/health` must
  * still say what is wrong. Each route needs some groups of settings and
@@ -9,49 +14,31 @@
  * and Inngest retry and nothing is lost while the secret is being fixed.
  */
 import type { Inngest, InngestFunction } from "inngest";
-import type { BudgetClock } from "./clerk/request_budget.ts";
+import { compose, type RouteInfo } from "./app/compose.ts";
+import { coreRoutes, routeTable } from "./app/core_routes.ts";
 import { createAppReadiness, databaseCheck } from "./app/readiness.ts";
-import { createAppServices } from "./app/services.ts";
-import { stripeTrial } from "./stripe_trial/feature.ts";
-import { createUnsubscribeLinks } from "./email/list_unsubscribe.ts";
-import { createHealthHandler } from "./http/health.ts";
-import { errorResponse, HttpError } from "./http/http_error.ts";
-import { matchRoute, pathOf, type Route } from "./http/routes.ts";
-import { createWebhookHandler } from "./http/webhook.ts";
-import { APP_ID, createInngestClient } from "./inngest/client.ts";
-import {
-  type Handler,
-  inngestHandler,
-  meSyncHandler,
-  resendWebhookHandler,
-  unsubscribeHandler,
-} from "./app/lazy_routes.ts";
-import { createLogger, errorFields, type Logger } from "./util/log.ts";
+import { createServices } from "./app/services.ts";
+import type { BudgetClock } from "./clerk/request_budget.ts";
+import { deliverabilityFeature } from "./deliverability/feature.ts";
+import type { Feature, FeatureContext } from "./feature/feature.ts";
 import type { Readiness } from "./health/readiness.ts";
-import { createSendBatcher } from "./inngest/send_batcher.ts";
-import {
-  allProblems,
-  type Env,
-  parseSettings,
-  type Settings,
-  type SettingsGroup,
-} from "./settings.ts";
+import { errorResponse, HttpError } from "./http/http_error.ts";
+import { matchRoute, pathOf } from "./http/routes.ts";
+import { createInngestClient } from "./inngest/client.ts";
+import { newsletterFeature } from "./newsletter/feature.ts";
+import { onboardingFeature } from "./onboarding/feature.ts";
+import { organizationsFeature } from "./organizations/feature.ts";
+import { reconcileFeature } from "./reconcile/feature.ts";
+import { allProblems, type Env, parseSettings, type Settings } from "./settings.ts";
 import { devModeRefusal } from "./settings/deployment.ts";
-import { EMAIL_DEFAULTS } from "./settings/email.ts";
-import { createVerifier } from "./svix/verify.ts";
-import { PACKAGE_VERSIONS } from "./health/versions.ts";
-import { createDeleteUserFunction } from "./users/delete_user.ts";
-import { createOnboardingFunction } from "./onboarding/onboarding_emails.ts";
-import { createReconcileFunction } from "./reconcile/reconcile_users.ts";
-import { createSyncUserFunction } from "./users/sync_user.ts";
-import { wireNewsletter } from "./newsletter/feature.ts";
-import { createSyncOrganizationFunction } from "./organizations/sync_organization.ts";
-import { createSyncMembershipFunction } from "./organizations/sync_organization_membership.ts";
+import { stripeTrialFeature } from "./stripe_trial/feature.ts";
+import { usersFeature } from "./users/feature.ts";
+import { createLogger, errorFields, type Logger } from "./util/log.ts";
 
 /** Options for {@link createApp}; all optional, for tests and benchmarks. */
 export interface AppOptions {
   readonly logger?: Logger;
-  /** Used for every outgoing request (Inngest, Supabase). */
+  /** Used for every outgoing request (Inngest, Supabase, the providers). */
   readonly fetch?: typeof fetch;
   /** Keeps work alive after a response, e.g. `EdgeRuntime.waitUntil`. */
   readonly waitUntil?: (promise: Promise<unknown>) => void;
@@ -77,8 +64,33 @@ export interface App {
   /** Absent while the Inngest settings are invalid. */
   readonly inngest?: Inngest;
   readonly functions: readonly InngestFunction.Any[];
+  /** Every route, for the route index and the dev banner. */
+  readonly routes: readonly RouteInfo[];
   /** What `/health` reports, for the dev banner; checks are cached. */
   readonly readiness: () => Promise<Readiness>;
+}
+
+/** The features, in the order their functions and routes are listed. */
+function features(context: FeatureContext, options: AppOptions): Feature[] {
+  const organizations = organizationsFeature(context);
+  const newsletter = newsletterFeature(context);
+  const users = usersFeature(context, { memberships: organizations.memberships });
+  const stripeTrial = stripeTrialFeature(context, { users });
+  return [
+    users,
+    onboardingFeature(context, { recipients: users.store, trials: stripeTrial.trials }),
+    deliverabilityFeature(context, {
+      afterOptOut: newsletter.afterOptOut,
+      maxBodyBytes: options.maxBodyBytes,
+    }),
+    reconcileFeature(context, {
+      parts: [users.reconcile, organizations.reconcile],
+      ...options.reconcile,
+    }),
+    organizations,
+    newsletter,
+    stripeTrial,
+  ];
 }
 
 /** Builds the app from `env`, e.g. `Deno.env.toObject()`. */
@@ -86,9 +98,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
   const logger = options.logger ?? createLogger();
   const settings = parseSettings(env);
   const problems = allProblems(settings);
-  if (problems.length) {
-    logger.error("Invalid settings", { problems: problems.join("; ") });
-  }
+  if (problems.length) logger.error("Invalid settings", { problems: problems.join("; ") });
   const refusal = devModeRefusal(env);
   if (refusal) {
     logger.error("Dev mode refused: /inngest and /webhook answer 503", { reason: refusal });
@@ -102,15 +112,9 @@ export function createApp(env: Env, options: AppOptions = {}): App {
       requestTimeoutMs: options.inngestRequestTimeoutMs,
     })
     : undefined;
-
-  // Built on first use: the webhook path loads none of them.
-  const services = createAppServices(settings, options.fetch, options.clerkBudgetClock);
-  const { users, preferences, clerk } = services;
-  const unsubscribe = settings.unsubscribe.ok ? settings.unsubscribe.value : undefined;
-  const emailDefaults = settings.email.ok ? settings.email.value : EMAIL_DEFAULTS;
-
-  // Undefined while the Stripe trial is off.
-  const stripe = stripeTrial(settings, services, logger, options.fetch);
+  const services = createServices(settings, options.fetch, options.clerkBudgetClock);
+  const context: FeatureContext = { settings, services, logger, fetch: options.fetch, inngest };
+  const composed = compose(features(context, options), settings, inngest);
 
   const { readiness, inngestUnreachableHint } = createAppReadiness({
     settings,
@@ -118,110 +122,27 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     devServeUrl: options.devServeUrl,
     fetch: options.fetch,
   });
-
-  const newsletter = wireNewsletter({ settings, services, inngest, logger, fetch: options.fetch });
-  const functions = inngest
-    ? [
-      createSyncUserFunction(inngest, { users, logger }),
-      createDeleteUserFunction(inngest, { users, logger }),
-      createOnboardingFunction(inngest, {
-        email: services.email,
-        users,
-        deliveries: services.deliveries,
-        preferences,
-        unsubscribeLinks: unsubscribe && createUnsubscribeLinks(unsubscribe),
-        mailer: services.mailer,
-        logger,
-        trialOfferDelay: emailDefaults.trialOfferDelay,
-        maxSendsPerSecond: emailDefaults.maxSendsPerSecond,
-        billing: stripe?.billing,
-      }),
-      createReconcileFunction(inngest, {
-        clerk,
-        store: services.reconcileStore,
-        logger,
-        // Without valid Clerk API settings there is no schedule; a requested
-        // run fails at once, naming the problem.
-        cron: settings.clerkApi.ok ? settings.clerkApi.value.reconcileCron : undefined,
-        organizations: { clerk, store: services.organizationsReconcileStore },
-        ...options.reconcile,
-      }),
-      ...newsletter.functions,
-      createSyncOrganizationFunction(inngest, { organizations: services.organizations, logger }),
-      createSyncMembershipFunction(inngest, { organizations: services.organizations, logger }),
-      ...(stripe?.functions(inngest) ?? []),
-    ]
-    : [];
-
-  const routes: Record<Route, Handler> = {
-    webhook: settings.webhook.ok && inngest
-      ? createWebhookHandler({
-        verify: createVerifier(settings.webhook.value.signingSecrets),
-        send: createSendBatcher((events) => inngest.send(events)),
-        logger,
-        maxBodyBytes: options.maxBodyBytes,
-        sendDeadlineMs: options.sendDeadlineMs,
-        waitUntil: options.waitUntil,
-        unreachableHint: inngestUnreachableHint,
-      })
-      : unavailable([settings.webhook, settings.inngest]),
-    inngest: inngest && settings.inngest.ok
-      ? inngestHandler(inngest, functions, settings.inngest.value)
-      : unavailable([settings.inngest]),
-    unsubscribe: unsubscribe && settings.database.ok
-      ? unsubscribeHandler({
-        settings: unsubscribe,
-        preferences,
-        logger,
-        appName: settings.email.ok ? settings.email.value.appName : undefined,
-        afterOptOut: newsletter.requestUnsubscribe,
-      })
-      : unavailable([settings.unsubscribe, settings.database]),
-    "resend-webhook": settings.resendWebhook.ok && settings.database.ok
-      ? resendWebhookHandler({
-        settings: settings.resendWebhook.value,
-        preferences,
-        logger,
-        maxBodyBytes: options.maxBodyBytes,
-      })
-      : unavailable([settings.resendWebhook, settings.database]),
-    "mailchimp-webhook": newsletter.mailchimpWebhook,
-    health: createHealthHandler({
-      settings,
-      appId: APP_ID,
-      functionIds: functions.map((fn) => fn.id()),
-      versions: PACKAGE_VERSIONS,
-      readiness,
-    }),
-    "users/me/sync": settings.session.ok && settings.clerkApi.ok && settings.database.ok
-      ? meSyncHandler({
-        session: settings.session.value,
-        clerkApi: settings.clerkApi.value,
-        clerk,
-        users,
-        organizations: services.organizations,
-        logger,
-        fetch: options.fetch,
-      })
-      : unavailable([settings.session, settings.clerkApi, settings.database]),
-  };
+  const core = { settings, inngest, composed, logger, readiness, inngestUnreachableHint };
+  const routeOptions = { ...core, ...options };
+  const { table, listed } = routeTable(coreRoutes(routeOptions), routeOptions);
 
   const handler = async (req: Request): Promise<Response> => {
     try {
-      const route = matchRoute(pathOf(req.url));
+      const name = matchRoute(pathOf(req.url));
+      const route = name === undefined ? undefined : table.get(name);
       if (!route) throw new HttpError(404, "not_found", "No such route");
-      return await routes[route](req);
+      return await route(req);
     } catch (error) {
       if (!(error instanceof HttpError)) logger.error("Unhandled error", errorFields(error));
       return errorResponse(error);
     }
   };
-  return { handler, settings, inngest, functions, readiness };
-}
-
-function unavailable(groups: readonly SettingsGroup<unknown>[]) {
-  const problems = groups.flatMap((group) => group.ok ? [] : group.problems);
-  return (): Promise<Response> => {
-    throw new HttpError(503, "not_configured", `Not configured: ${problems.join("; ")}`);
+  return {
+    handler,
+    settings,
+    inngest,
+    functions: composed.functions,
+    routes: listed,
+    readiness,
   };
 }

@@ -54,7 +54,14 @@ import {
   type WebhookSettings,
 } from "./settings/webhook.ts";
 
-export { type Env, group, isUrl, optional, type SettingsGroup } from "./settings/_schema.ts";
+export {
+  type Env,
+  group,
+  groupValue,
+  isUrl,
+  optional,
+  type SettingsGroup,
+} from "./settings/_schema.ts";
 export type { DatabaseSettings, EmailSettings, InngestSettings, WebhookSettings };
 
 /** Every group, and which variables are present (never their values). */

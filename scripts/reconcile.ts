@@ -12,7 +12,7 @@
  * usage error.
  */
 import { parseArgs } from "node:util";
-import { reconcileRequested } from "../functions/inngest/events.ts";
+import { reconcileRequested } from "../functions/reconcile/events.ts";
 import { createInngestClient } from "../functions/inngest/client.ts";
 import { createLogger } from "../functions/util/log.ts";
 import { parseSettings } from "../functions/settings.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type postgres from "postgres";
 import type { App } from "../functions/app.ts";
-import { RECONCILE_FUNCTION_ID } from "../functions/reconcile/reconcile_users.ts";
+import { RECONCILE_FUNCTION_ID } from "../functions/reconcile/reconcile_function.ts";
 import { appAt } from "./support/app.ts";
 import {
   type ClerkApi,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type postgres from "postgres";
 import { type App, type AppOptions, createApp } from "../functions/app.ts";
-import { RECONCILE_FUNCTION_ID } from "../functions/reconcile/reconcile_users.ts";
+import { RECONCILE_FUNCTION_ID } from "../functions/reconcile/reconcile_function.ts";
 import type { Env } from "../functions/settings.ts";
 import {
   type ClerkApi,
@@ -20,10 +20,11 @@ import { asRole } from "./support/database.ts";
 import { toUserRow } from "../functions/users/user_row.ts";
 import { clerkUserSchema } from "../functions/clerk/schemas.ts";
 import { createServiceClient } from "../functions/database/supabase_client.ts";
-import { createSupabaseReconcileStore } from "../functions/reconcile/supabase_reconcile_store.ts";
+import { createSupabaseRunsStore } from "../functions/reconcile/supabase_runs_store.ts";
+import { createSupabaseUsersReconcileStore } from "../functions/users/supabase_reconcile_store.ts";
 import { ClerkApiError } from "../functions/clerk/backend_api.ts";
-import { confirmAbsentUsers } from "../functions/reconcile/reconcile_steps.ts";
-import type { ReconcileStore } from "../functions/reconcile/reconcile_store.ts";
+import { confirmAbsentUsers } from "../functions/users/reconcile_steps.ts";
+import type { UsersReconcileStore } from "../functions/users/reconcile_store.ts";
 
 /** What a run returns: its id and the counts of public.clerk_sync_runs. */
 interface RunResult {
@@ -484,16 +485,16 @@ Deno.test("only the service role may read or write reconcile runs", async () => 
 
 Deno.test("a page applied twice, as by a retried step, is counted once", async () => {
   await withPostgrest(async (_sql, postgrest) => {
-    const store = createSupabaseReconcileStore(
-      createServiceClient({ url: postgrest.url, serviceKey: postgrest.serviceKey }),
-    );
-    const run = await store.startRun(crypto.randomUUID(), "event", false);
+    const client = createServiceClient({ url: postgrest.url, serviceKey: postgrest.serviceKey });
+    const runs = createSupabaseRunsStore(client);
+    const store = createSupabaseUsersReconcileStore(client);
+    const run = await runs.startRun(crypto.randomUUID(), "event", false);
     const rows = [clerkUser(), clerkUser()].map(rowOf);
     const first = await store.applyPage(run, 0, rows, false);
     const again = await store.applyPage(run, 0, rows, false);
     assert.deepEqual(first, { listed: 2, inserted: 2, updated: 0, unchanged: 0 });
     assert.deepEqual(again, { listed: 0, inserted: 0, updated: 0, unchanged: 0 });
-    const summary = await store.finishRun(run, "succeeded");
+    const summary = await runs.finishRun(run, "succeeded");
     assert.deepEqual([summary.listed, summary.inserted, summary.unchanged], [2, 2, 0]);
   });
 });
@@ -510,7 +511,7 @@ Deno.test("a reconcile failure that quotes an address logs it masked", async () 
     absentUsers: () => Promise.resolve(["user_gone", "user_failing"]),
     resolveAbsent: () =>
       Promise.resolve({ listed: 0, inserted: 0, updated: 0, unchanged: 0, tombstoned: 1 }),
-  } as unknown as ReconcileStore;
+  } as unknown as UsersReconcileStore;
   const checked = await confirmAbsentUsers({
     clerk: {
       listUsers: () => Promise.resolve([]),

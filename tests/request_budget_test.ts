@@ -14,7 +14,7 @@ import {
   type RequestPriority,
 } from "../functions/clerk/request_budget.ts";
 import { DEFAULT_REQUEST_BUDGET } from "../functions/settings/clerk_api.ts";
-import { RECONCILE_FUNCTION_ID } from "../functions/reconcile/reconcile_users.ts";
+import { RECONCILE_FUNCTION_ID } from "../functions/reconcile/reconcile_function.ts";
 import { appAt } from "./support/app.ts";
 import { within } from "./support/bounded.ts";
 import { clerkUser, startClerkApi } from "./support/clerk_api.ts";

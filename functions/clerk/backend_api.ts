@@ -17,6 +17,7 @@
  * no log line carries it.
  */
 import { z } from "zod";
+import { errorFields } from "../util/log.ts";
 import { type ClerkUser, clerkUserSchema } from "./schemas.ts";
 import {
   RequestBudgetExhaustedError,
@@ -67,6 +68,19 @@ export class ClerkBudgetExhaustedError extends ClerkRateLimitError {
     super(message, retryAfterSeconds, undefined);
     this.name = "ClerkBudgetExhaustedError";
   }
+}
+
+/** Whether a retry may cure `error` (a 429, a 5xx, a network error). */
+export function transient(error: unknown): boolean {
+  return error instanceof ClerkApiError && !error.permanent;
+}
+
+/** Log fields for a failure: its status, and its message with addresses masked. */
+export function why(error: unknown) {
+  return {
+    status: error instanceof ClerkApiError ? error.status : undefined,
+    ...errorFields(error),
+  };
 }
 
 /** Options of a single call. */

@@ -11,6 +11,7 @@
  * ready either: the problem names each missing migration.
  */
 import { allProblems, type Settings } from "../settings.ts";
+import { withDeadline } from "../util/deadline.ts";
 
 /** Whether a dependency answered. */
 export type CheckState = "reachable" | "unreachable" | "not_configured";
@@ -157,14 +158,7 @@ async function probe<T>(
   timeoutMs: number,
 ): Promise<{ state: CheckState; answer?: T | true }> {
   if (!check) return { state: "not_configured" };
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
-  try {
-    const answer = await Promise.race([check().catch(() => false as const), timeout]);
-    return answer === false ? { state: "unreachable" } : { state: "reachable", answer };
-  } finally {
-    clearTimeout(timer);
-  }
+  const answer = await withDeadline(check(), timeoutMs, "No answer in time")
+    .catch(() => false as const);
+  return answer === false ? { state: "unreachable" } : { state: "reachable", answer };
 }

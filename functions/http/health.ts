@@ -8,7 +8,6 @@
  */
 import type { Readiness } from "../health/readiness.ts";
 import type { Settings } from "../settings.ts";
-import { optionalFeatures } from "../health/features.ts";
 import { hasBearer } from "./bearer.ts";
 import { HttpError, json } from "./http_error.ts";
 
@@ -19,6 +18,10 @@ export interface HealthOptions {
   readonly functionIds: readonly string[];
   /** The pinned versions of the packages that run in production. */
   readonly versions: Readonly<Record<string, string>>;
+  /** Each feature's state by name: `on`, or `off: <why>` (see `../feature/feature.ts`). */
+  readonly features: Readonly<Record<string, string>>;
+  /** The optional features' states; off is never a problem. */
+  readonly optionalFeatures: Readonly<Record<string, string>>;
   /** The shared readiness check (cached, see `../health/readiness.ts`). */
   readonly readiness: () => Promise<Readiness>;
 }
@@ -56,7 +59,8 @@ export function createHealthHandler(options: HealthOptions) {
       settings: settings.presence,
       problems: readiness.problems,
       optional_unset: readiness.optionalUnset,
-      optional_features: optionalFeatures(settings),
+      features: options.features,
+      optional_features: options.optionalFeatures,
     });
   };
 }

@@ -8,7 +8,7 @@
 /** The function's name: the first path segment after `/functions/v1`. */
 export const FUNCTION_NAME = "clerk-events";
 
-/** The routes of the function. */
+/** The contract's routes, as the dev tools name them. */
 export type Route =
   | "webhook"
   | "inngest"
@@ -18,23 +18,18 @@ export type Route =
   | "mailchimp-webhook"
   | "users/me/sync";
 
-const ROUTES: readonly Route[] = [
-  "webhook",
-  "inngest",
-  "health",
-  "unsubscribe",
-  "resend-webhook",
-  "mailchimp-webhook",
-  "users/me/sync",
-];
 // A route is one or more lower-case segments, such as `users/me/sync` or
-// `resend-webhook`; anything else is no route.
-const PATTERN = new RegExp(`^(?:/functions/v1)?/${FUNCTION_NAME}/([a-z][a-z0-9/-]*?)/?$`);
+// `resend-webhook`; anything else is no route. An empty name is the index.
+const PATTERN = new RegExp(`^(?:/functions/v1)?/${FUNCTION_NAME}(?:/([a-z][a-z0-9/-]*?))?/?$`);
 
-/** The route a path names, or `undefined` for any other path. */
-export function matchRoute(pathname: string): Route | undefined {
-  const name = PATTERN.exec(pathname)?.[1];
-  return ROUTES.find((route) => route === name);
+/**
+ * The route a path names (the part after the function's name, `""` for the
+ * function's own root), or `undefined` for a path of another shape. Which
+ * routes exist is the app's to say (`../app/compose.ts`).
+ */
+export function matchRoute(pathname: string): string | undefined {
+  const match = PATTERN.exec(pathname);
+  return match ? match[1] ?? "" : undefined;
 }
 
 /**

@@ -10,10 +10,12 @@
  * event and Inngest drops the duplicate.
  */
 import { clerkEnvelopeSchema } from "../clerk/schemas.ts";
+import type { ConsumedEvent, ForwardedEvent, WebhookStage } from "../feature/feature.ts";
 import type { Verifier } from "../svix/verify.ts";
 import { z } from "zod";
-import { CLERK_EVENT_PREFIX, consumedEvents, dataSchemaFor } from "../inngest/events.ts";
+import { CLERK_EVENT_PREFIX } from "../inngest/events.ts";
 import { InngestUnreachableError } from "../inngest/unreachable.ts";
+import { DeadlineError, withDeadline } from "../util/deadline.ts";
 import { errorFields, type Logger } from "../util/log.ts";
 import { HttpError, json } from "./http_error.ts";
 import {
@@ -27,16 +29,15 @@ import {
 export { DEFAULT_MAX_BODY_BYTES };
 
 /** An event as `inngest.send` takes it. */
-export interface OutgoingEvent {
-  readonly id: string;
-  readonly name: string;
-  readonly data: Record<string, unknown>;
-  readonly ts: number;
-}
+export type OutgoingEvent = ForwardedEvent;
 
 /** Options for {@link createWebhookHandler}. */
 export interface WebhookHandlerOptions {
   readonly verify: Verifier;
+  /** The events whose data is validated (those the features consume); others pass as they are. */
+  readonly events: readonly ConsumedEvent[];
+  /** Work done inside the request for some event types, before the event is forwarded. */
+  readonly stages?: readonly WebhookStage[];
   /**
    * Hands an event to Inngest, e.g. `(e) => inngest.send(e)`; `size` is the
    * length of the body it came from (see `createSendBatcher`).
@@ -67,6 +68,8 @@ export function createWebhookHandler(options: WebhookHandlerOptions) {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const deadlineMs = options.sendDeadlineMs ?? DEFAULT_SEND_DEADLINE_MS;
   const { logger } = options;
+  const validators = dataValidators(options.events);
+  const stages = new Map((options.stages ?? []).map((stage) => [stage.type, stage.run]));
 
   return async (req: Request): Promise<Response> => {
     const started = performance.now();
@@ -76,7 +79,9 @@ export function createWebhookHandler(options: WebhookHandlerOptions) {
       maxBodyBytes,
       label: "Webhook",
     });
-    const event = toEvent(body, headers.id, logger);
+    const checked = toEvent(body, headers.id, logger, validators);
+    const stage = stages.get(checked.name.slice(CLERK_EVENT_PREFIX.length));
+    const event = stage ? { ...checked, data: await stage(checked) } : checked;
     const ids = { svix_id: headers.id, event: event.name };
 
     await sendWithDeadline(
@@ -99,7 +104,12 @@ export function createWebhookHandler(options: WebhookHandlerOptions) {
   };
 }
 
-function toEvent(body: string, svixId: string, logger: Logger): OutgoingEvent {
+function toEvent(
+  body: string,
+  svixId: string,
+  logger: Logger,
+  validators: ReadonlyMap<string, z.ZodType>,
+): OutgoingEvent {
   const reject = (message: string): never =>
     invalidPayload(logger, message, { label: "Webhook", svixId, what: "not a Clerk event" });
   const json = parseJsonBody(body, reject);
@@ -113,7 +123,7 @@ function toEvent(body: string, svixId: string, logger: Logger): OutgoingEvent {
     return reject(`Body is not a Clerk event: ${issuesSummary(envelope.error)}`);
   }
   const name = CLERK_EVENT_PREFIX + envelope.data.type;
-  const schema = DATA_VALIDATORS.get(name);
+  const schema = validators.get(name);
   if (schema) {
     const data = schema.safeParse(envelope.data.data);
     if (!data.success) {
@@ -126,18 +136,19 @@ function toEvent(body: string, svixId: string, logger: Logger): OutgoingEvent {
 }
 
 /**
- * The schemas the webhook validates event data with: the shared ones of
- * `events.ts`, with the top-level object in strip mode. A loose schema
- * copies every field it does not declare into its output (a Clerk user has
- * about thirty), and the webhook throws that output away: it forwards
- * Clerk's object itself. The checks are the same; only the copy is gone.
+ * The schemas the webhook validates event data with: the consumed events'
+ * own, with the top-level object in strip mode. A loose schema copies every
+ * field it does not declare into its output (a Clerk user has about
+ * thirty), and the webhook throws that output away: it forwards Clerk's
+ * object itself. The checks are the same; only the copy is gone.
  */
-const DATA_VALIDATORS = new Map<string, z.ZodType>(
-  consumedEvents.map(({ name }) => {
-    const schema = dataSchemaFor(name)!;
-    return [name, schema instanceof z.ZodObject ? schema.strip() : schema] as const;
-  }),
-);
+function dataValidators(events: readonly ConsumedEvent[]): ReadonlyMap<string, z.ZodType> {
+  return new Map(
+    events.map(({ name, schema }) =>
+      [name, schema instanceof z.ZodObject ? schema.strip() : schema] as const
+    ),
+  );
+}
 
 /**
  * Deepest nesting of arrays and objects accepted in a body. Clerk payloads
@@ -182,15 +193,10 @@ async function sendWithDeadline(
   unreachableHint?: string,
 ): Promise<void> {
   const sending = send();
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    // One promise settled by whichever comes first (what Promise.race of
-    // the send and a deadline promise does, with fewer promises per request).
-    const outcome = await new Promise<"sent" | "timeout">((resolve, reject) => {
-      timer = setTimeout(resolve, deadlineMs, "timeout");
-      sending.then(() => resolve("sent"), reject);
-    });
-    if (outcome === "timeout") {
+    await withDeadline(sending, deadlineMs, "Inngest did not accept the event in time");
+  } catch (error) {
+    if (error instanceof DeadlineError) {
       const log = logFor();
       // Keep the send alive and record how it ends; Svix will redeliver with
       // the same id, so if it does land, Inngest deduplicates the retry.
@@ -202,10 +208,8 @@ async function sendWithDeadline(
       log.error("Webhook not forwarded: Inngest did not answer in time", {
         deadline_ms: deadlineMs,
       });
-      throw new HttpError(504, "inngest_timeout", "Inngest did not accept the event in time");
+      throw new HttpError(504, "inngest_timeout", error.message);
     }
-  } catch (error) {
-    if (error instanceof HttpError) throw error;
     if (error instanceof InngestUnreachableError) {
       logFor().error("Webhook not forwarded: could not reach Inngest", { origin: error.origin });
       const hint = unreachableHint ? `: ${unreachableHint}` : "";
@@ -220,7 +224,5 @@ async function sendWithDeadline(
     throw new HttpError(502, "inngest_unavailable", "Inngest did not accept the event", {
       cause: error,
     });
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -25,16 +25,12 @@
 import { type Inngest, NonRetriableError, RetryAfterError } from "inngest";
 import { z } from "zod";
 import { clerkDeletedUserSchema, clerkUserSchema } from "../clerk/schemas.ts";
-import {
-  newsletterUnsubscribeRequested,
-  userCreated,
-  userDeleted,
-  userUpdated,
-} from "../inngest/events.ts";
+import { userCreated, userDeleted, userUpdated } from "../inngest/events.ts";
+import { newsletterUnsubscribeRequested } from "./events.ts";
 import type { NewsletterContact, NewsletterProvider } from "./provider.ts";
 import { ProviderError } from "./provider.ts";
 import type { ConsentEvent, NewsletterStore } from "./store.ts";
-import { primaryEmail } from "../users/user_row.ts";
+import { primaryEmail } from "../clerk/primary_email.ts";
 import { errorFields, type Logger } from "../util/log.ts";
 import { databaseFailure, parseInput } from "../inngest/step_errors.ts";
 

@@ -20,7 +20,6 @@
  *   that, the deliveries ledger still refuses a second send).
  */
 import type { Inngest } from "inngest";
-import type { BillingStore } from "../stripe_trial/billing_store.ts";
 import { clerkUserSchema } from "../clerk/schemas.ts";
 import { type DeliverDeps, deliverEmail, type DeliveryRequest } from "../email/deliver.ts";
 import type { DeliveriesStore, EmailKind } from "../email/deliveries_store.ts";
@@ -28,18 +27,36 @@ import { listUnsubscribeHeaders, type UnsubscribeLinks } from "../email/list_uns
 import type { EmailPreferencesStore } from "../email/preferences_store.ts";
 import { userCreated, userDeleted } from "../inngest/events.ts";
 import type { EmailSettings } from "../settings.ts";
-import { primaryEmail } from "../users/user_row.ts";
-import type { UsersStore } from "../users/users_store.ts";
+import { primaryEmail } from "../clerk/primary_email.ts";
 import { parseInput } from "../inngest/step_errors.ts";
 
 /** The function id, part of the contract. */
 export const ONBOARDING_FUNCTION_ID = "onboarding-emails";
 
+/** Who an email goes to now, as the users feature stores it. */
+export interface Recipient {
+  readonly email: string | null;
+  readonly first_name: string | null;
+  readonly deleted: boolean;
+}
+
+/** The users' current addresses: a port the users feature fills. */
+export interface Recipients {
+  /** The user's current address and name; `null` if never synced. */
+  findRecipient(id: string): Promise<Recipient | null>;
+}
+
+/** Running trials: a port the Stripe trial fills while it is on. */
+export interface TrialLookup {
+  /** When the user's trial ends (ISO 8601), while one is running; else undefined. */
+  runningTrialEnd(userId: string): Promise<string | undefined>;
+}
+
 /** Dependencies of the onboarding workflow, resolved when a step needs them. */
 export interface OnboardingDeps extends Pick<DeliverDeps, "mailer" | "logger"> {
   /** Throws, naming the problems, while the email settings are invalid. */
   readonly email: () => EmailSettings;
-  readonly users: () => Promise<UsersStore>;
+  readonly recipients: () => Promise<Recipients>;
   readonly deliveries: () => Promise<DeliveriesStore>;
   /** Opt-outs, checked before the trial offer. */
   readonly preferences: () => Promise<EmailPreferencesStore>;
@@ -49,7 +66,7 @@ export interface OnboardingDeps extends Pick<DeliverDeps, "mailer" | "logger"> {
   readonly trialOfferDelay: string;
   readonly maxSendsPerSecond: number;
   /** The Stripe trials; absent while the Stripe trial is off. */
-  readonly billing?: () => Promise<BillingStore>;
+  readonly trials?: TrialLookup;
 }
 
 /** Creates `onboarding-emails` on `client`. */
@@ -73,7 +90,7 @@ export function createOnboardingFunction(client: Inngest, deps: OnboardingDeps) 
       const welcome = await step.run("welcome-email", async () => {
         // The users row may not be written yet, so the address comes from
         // the event; but a tombstone already there means no email at all.
-        const current = await (await deps.users()).findRecipient(user.id);
+        const current = await (await deps.recipients()).findRecipient(user.id);
         if (current?.deleted) return deliver(deps, "welcome", user.id, "user was deleted");
         return deliver(deps, "welcome", user.id, {
           email: primaryEmail(user),
@@ -84,7 +101,7 @@ export function createOnboardingFunction(client: Inngest, deps: OnboardingDeps) 
       await step.sleep("wait-3-days", deps.trialOfferDelay);
 
       const trialOffer = await step.run("trial-offer-email", async () => {
-        const current = await (await deps.users()).findRecipient(user.id);
+        const current = await (await deps.recipients()).findRecipient(user.id);
         if (current?.deleted) return deliver(deps, "trial_offer", user.id, "user was deleted");
         if (await (await deps.preferences()).isOptedOut(user.id)) {
           return deliver(deps, "trial_offer", user.id, SKIPPED_UNSUBSCRIBED);
@@ -96,7 +113,7 @@ export function createOnboardingFunction(client: Inngest, deps: OnboardingDeps) 
           email: current ? current.email : primaryEmail(user),
           firstName: current ? current.first_name : user.first_name,
           unsubscribeUrl: await deps.unsubscribeLinks(user.id),
-          trialEndsAt: await runningTrialEnd(deps, user.id),
+          trialEndsAt: await deps.trials?.runningTrialEnd(user.id),
         });
       });
 
@@ -115,15 +132,6 @@ export const SKIPPED_UNSUBSCRIBED = "unsubscribed";
  */
 export const SKIPPED_NO_UNSUBSCRIBE_LINK =
   "unsubscribe link not configured (PUBLIC_FUNCTION_URL, UNSUBSCRIBE_SECRET)";
-
-/** When the user's Stripe trial ends, if one is running; undefined without Stripe. */
-async function runningTrialEnd(deps: OnboardingDeps, userId: string) {
-  if (!deps.billing) return undefined;
-  const state = await (await deps.billing()).state(userId);
-  const endsAt = state.trial_ends_at;
-  if (state.deleted || !state.stripe_subscription_id || !endsAt) return undefined;
-  return Date.parse(endsAt) > Date.now() ? new Date(endsAt).toISOString() : undefined;
-}
 
 /** Builds the request for one email (or its skip) and delivers it. */
 async function deliver(

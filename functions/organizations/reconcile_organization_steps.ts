@@ -26,8 +26,8 @@ import {
   toMembershipRow,
   toOrganizationRow,
 } from "./rows.ts";
-import { transient, why } from "../reconcile/reconcile_failures.ts";
-import { applyPagesFrom, inFlight, type SyncProgress } from "../reconcile/reconcile_pages.ts";
+import { transient, why } from "../clerk/backend_api.ts";
+import { applyPagesFrom, inFlight, type SyncProgress } from "../clerk/paged_sync.ts";
 
 /** What every organization step of one run works with. */
 export interface OrganizationsReconcileContext {

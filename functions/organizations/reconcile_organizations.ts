@@ -1,6 +1,6 @@
 /**
- * The organization steps of `reconcile-users-with-clerk`, run after the
- * user steps and before `finish-run`:
+ * The organizations' part of `reconcile-users-with-clerk` (see
+ * `../reconcile/reconcile_part.ts`), run after the users' part:
  *
  * 1. `sync-organizations-from-<offset>` and `sync-memberships-from-<offset>`
  *    page `GET /v1/organizations` and `GET /v1/organization_memberships`
@@ -15,9 +15,9 @@
  * The same Clerk client, and so the same request budget, as the user steps.
  */
 import type { ClerkOrganizationsApi } from "../clerk/organizations_api.ts";
-import type { OrganizationsReconcileStore } from "./reconcile_store.ts";
+import type { ReconcilePart } from "../reconcile/reconcile_part.ts";
 import { lazy } from "../util/lazy.ts";
-import type { Logger } from "../util/log.ts";
+import type { OrganizationsReconcileStore } from "./reconcile_store.ts";
 import type { OrganizationsReconcileContext } from "./reconcile_organization_steps.ts";
 
 const steps = lazy(() => import("./reconcile_organization_steps.ts"));
@@ -28,21 +28,18 @@ export interface OrganizationsReconcileDeps {
   readonly store: () => Promise<OrganizationsReconcileStore>;
 }
 
-/** A step of the run, with its failure mapped to a retry decision (see reconcile_users.ts). */
-export type GuardedStep = <T>(id: string, action: string, work: () => Promise<T>) => Promise<T>;
+/** The organizations' part of the reconcile. */
+export function createOrganizationsReconcilePart(deps: OrganizationsReconcileDeps): ReconcilePart {
+  return {
+    name: "organizations",
+    run: (guarded, run) => reconcileOrganizations(guarded, deps, run),
+  };
+}
 
-/** Runs the organization steps of run `runId`. */
-export async function reconcileOrganizations(
-  guarded: GuardedStep,
+async function reconcileOrganizations(
+  guarded: Parameters<ReconcilePart["run"]>[0],
   deps: OrganizationsReconcileDeps,
-  run: {
-    readonly runId: string;
-    readonly dryRun: boolean;
-    readonly log: Logger;
-    readonly pageSize: number;
-    readonly pagesPerStep: number;
-    readonly confirmBatchSize: number;
-  },
+  run: Parameters<ReconcilePart["run"]>[1],
 ): Promise<void> {
   const context = async (): Promise<OrganizationsReconcileContext> => ({
     ...run,

@@ -3,7 +3,7 @@
  * through the SQL functions of the organizations migration. Each call is
  * one round trip, whatever the number of rows it carries.
  */
-import type { PageCounts } from "../reconcile/reconcile_store.ts";
+import type { PageCounts } from "../reconcile/reconcile_part.ts";
 import type { MembershipRow, OrganizationRow } from "./rows.ts";
 
 /** What a page lists. */

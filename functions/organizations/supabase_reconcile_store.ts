@@ -3,7 +3,7 @@
  */
 import type { SupabaseClient } from "@supabase/supabase-js";
 import { callRpc } from "../database/rpc.ts";
-import type { PageCounts } from "../reconcile/reconcile_store.ts";
+import type { PageCounts } from "../reconcile/reconcile_part.ts";
 import type {
   AbsentMembershipGroup,
   OrganizationsReconcileStore,

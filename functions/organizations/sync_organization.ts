@@ -9,11 +9,7 @@ import {
   clerkDeletedOrganizationSchema,
   clerkOrganizationSchema,
 } from "../clerk/organization_schemas.ts";
-import {
-  organizationCreated,
-  organizationDeleted,
-  organizationUpdated,
-} from "../inngest/events.ts";
+import { organizationCreated, organizationDeleted, organizationUpdated } from "./events.ts";
 import { toOrganizationRow } from "./rows.ts";
 import type { OrganizationsStore } from "./store.ts";
 import type { Logger } from "../util/log.ts";

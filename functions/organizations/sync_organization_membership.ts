@@ -16,7 +16,7 @@ import {
   organizationMembershipCreated,
   organizationMembershipDeleted,
   organizationMembershipUpdated,
-} from "../inngest/events.ts";
+} from "./events.ts";
 import { toMembershipRow, toOrganizationRow } from "./rows.ts";
 import { loggedWrite, parseInput } from "../inngest/step_errors.ts";
 import type { OrganizationWorkflowDeps } from "./sync_organization.ts";

@@ -1,25 +1,10 @@
 /**
- * How the reconcile's steps read a failure: whether a retry may cure it,
- * what to log of it, and the retry decision Inngest gets.
+ * The retry decision Inngest gets for a failed step of the reconcile.
  */
 import { NonRetriableError, RetryAfterError } from "inngest";
 import { ClerkApiError, ClerkRateLimitError } from "../clerk/backend_api.ts";
 import { DatabaseError } from "../database/rpc.ts";
-import { errorFields } from "../util/log.ts";
 import { databaseFailure } from "../inngest/step_errors.ts";
-
-/** Whether a retry may cure `error` (a 429, a 5xx, a network error). */
-export function transient(error: unknown): boolean {
-  return error instanceof ClerkApiError && !error.permanent;
-}
-
-/** Log fields for a failure: its status, and its message with addresses masked. */
-export function why(error: unknown) {
-  return {
-    status: error instanceof ClerkApiError ? error.status : undefined,
-    ...errorFields(error),
-  };
-}
 
 /**
  * The retry decision for a failed step: a 429 waits for Clerk's

@@ -107,3 +107,13 @@ export const secretList = (
 /** Whether `secret` is `whsec_` followed by base64, as Svix signing secrets are. */
 export const isSvixSecret = (secret: string): boolean =>
   secret.startsWith("whsec_") && decodedLength(secret.slice(6)) > 0;
+
+/**
+ * The group's value; throws `<action>: <problems>` while it is invalid.
+ * Routes reach their groups only once they are valid, so there it never
+ * throws; services reach theirs on first use, when it may.
+ */
+export function groupValue<T>(group: SettingsGroup<T>, action = "Not configured"): T {
+  if (group.ok) return group.value;
+  throw new Error(`${action}: ${group.problems.join("; ")}`);
+}

@@ -16,7 +16,7 @@ import type { Inngest } from "inngest";
 import { customerKey, customerName, customerVersionKey, trialKey } from "./stripe_client.ts";
 import { clerkUserSchema } from "../clerk/schemas.ts";
 import { userCreated } from "../inngest/events.ts";
-import { primaryEmail } from "../users/user_row.ts";
+import { primaryEmail } from "../clerk/primary_email.ts";
 import { parseInput } from "../inngest/step_errors.ts";
 import {
   isNewer,

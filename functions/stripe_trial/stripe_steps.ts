@@ -7,8 +7,8 @@
 import { NonRetriableError, RetryAfterError } from "inngest";
 import type { BillingStore } from "./billing_store.ts";
 import { type StripeBilling, StripeFailure } from "./stripe_client.ts";
+import type { ClerkUser } from "../clerk/schemas.ts";
 import { DatabaseError } from "../database/rpc.ts";
-import type { UsersStore } from "../users/users_store.ts";
 import type { LogFields, Logger } from "../util/log.ts";
 import { databaseFailure } from "../inngest/step_errors.ts";
 
@@ -17,8 +17,20 @@ export interface StripeWorkflowDeps {
   /** The Stripe client; the SDK is loaded on first use. */
   readonly stripe: () => Promise<StripeBilling>;
   readonly billing: () => Promise<BillingStore>;
-  readonly users: () => Promise<UsersStore>;
+  /** Where a change that arrives before the customer exists waits for it. */
+  readonly users: UserMirror;
   readonly logger: Logger;
+}
+
+/**
+ * The users table, as the Stripe trial needs it: a port the users feature
+ * fills. A change of address or name that arrives before the customer is
+ * recorded is applied there (newest `updated_at` wins), where
+ * `catch-up-customer` reads it (ARCHITECTURE.md).
+ */
+export interface UserMirror {
+  /** Applies `user` to `public.users` with the webhooks' rules. */
+  apply(user: ClerkUser): Promise<unknown>;
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Inngest } from "inngest";
 import { customerName, customerVersionKey } from "./stripe_client.ts";
 import { clerkUserSchema } from "../clerk/schemas.ts";
 import { userUpdated } from "../inngest/events.ts";
-import { primaryEmail, toUserRow } from "../users/user_row.ts";
+import { primaryEmail } from "../clerk/primary_email.ts";
 import { parseInput } from "../inngest/step_errors.ts";
 import {
   isNewer,
@@ -38,7 +38,7 @@ export function createUpdateStripeCustomerFunction(client: Inngest, deps: Stripe
     },
     async ({ event, step }) => {
       const user = parseInput(clerkUserSchema, event.data, "Cannot update Stripe customer");
-      const row = toUserRow(user);
+      const version = new Date(user.updated_at).toISOString();
       const updated = await step.run("update-customer", () =>
         stripeStep(
           deps.logger,
@@ -46,18 +46,18 @@ export function createUpdateStripeCustomerFunction(client: Inngest, deps: Stripe
           { user_id: user.id, event: event.name, event_id: event.id },
           `Cannot update Stripe customer of user "${user.id}"`,
           async () => {
-            await (await deps.users()).upsert(row);
+            await deps.users.apply(user);
             const billing = await deps.billing();
             const state = await billing.state(user.id);
             if (state.deleted) return { outcome: "user_deleted" };
             if (!state.stripe_customer_id) return { outcome: "no_customer" };
-            if (!isNewer(row.clerk_updated_at, state.customer_version)) return { outcome: "stale" };
+            if (!isNewer(version, state.customer_version)) return { outcome: "stale" };
             const answer = await (await deps.stripe()).updateCustomer(state.stripe_customer_id, {
               email: primaryEmail(user),
               name: customerName(user.first_name, user.last_name),
-            }, customerVersionKey(user.id, row.clerk_updated_at));
+            }, customerVersionKey(user.id, version));
             if (answer === "missing") return { outcome: "missing" };
-            return { outcome: await billing.recordCustomerVersion(user.id, row.clerk_updated_at) };
+            return { outcome: await billing.recordCustomerVersion(user.id, version) };
           },
         ));
       return { userId: user.id, outcome: updated.outcome };

@@ -15,11 +15,12 @@
  *    The read goes first in the app's request budget (ahead of the
  *    reconcile, which leaves it headroom) and waits at most about 2 s for
  *    a slot; past that the answer is 503 with `Retry-After`.
- * 6. The user's organization memberships, and their organizations, are read
- *    from `GET /v1/users/{id}/organization_memberships` and applied the same
- *    way, whenever the user was read from Clerk or the token's active
+ * 6. With organizations mirrored, the user's memberships too, through the
+ *    port {@link MeSyncMemberships} that the organizations feature fills
+ *    (`../organizations/me_sync_memberships.ts`): listed alongside the user
+ *    whenever the user was read from Clerk, or when the token's active
  *    organization (`org_id`, or `o.id` in v2 tokens) is not among the live
- *    memberships stored: the app that just created or joined an
+ *    memberships stored, so that an app that just created or joined an
  *    organization sees it in Postgres before the webhook lands.
  *
  * Import this module lazily: it loads `jose`, which the webhook path never
@@ -43,13 +44,6 @@ import type { ClerkApiSettings } from "../settings/clerk_api.ts";
 import type { SessionSettings } from "../settings/session.ts";
 import { toUserRow } from "./user_row.ts";
 import type { ApiSyncOutcome, SyncedUser, UsersStore } from "./users_store.ts";
-import type { ClerkOrganizationsApi } from "../clerk/organizations_api.ts";
-import {
-  type ClerkOrganizationMembership,
-  clerkOrganizationSchema,
-} from "../clerk/organization_schemas.ts";
-import { toMembershipRow, toOrganizationRow } from "../organizations/rows.ts";
-import type { LiveMembership, OrganizationsStore } from "../organizations/store.ts";
 import { corsHeaders, type CorsPolicy, isAllowedOrigin, preflightResponse } from "../http/cors.ts";
 import { HttpError, json } from "../http/http_error.ts";
 import { createRateLimiter, type RateLimiter } from "../http/rate_limiter.ts";
@@ -62,7 +56,7 @@ export interface MeSyncRouteOptions {
   readonly clerk: MeSyncClerk;
   readonly users: () => Promise<UsersStore>;
   /** Without it, memberships are not synced. */
-  readonly organizations?: () => Promise<OrganizationsStore>;
+  readonly memberships?: MeSyncMemberships;
   readonly logger: Logger;
   /** Used for the JWKS. */
   readonly fetch?: typeof fetch;
@@ -84,21 +78,34 @@ export function createMeSyncRoute(options: MeSyncRouteOptions) {
     }),
     clerk: options.clerk,
     users: options.users,
-    organizations: options.organizations,
+    memberships: options.memberships,
     allowedOrigins: session.corsAllowedOrigins,
     logger: options.logger,
   });
 }
 
-/** The Backend API calls the route makes; memberships are synced only with the second. */
-export type MeSyncClerk =
-  & Pick<ClerkBackendApi, "getUser">
-  & Partial<Pick<ClerkOrganizationsApi, "listUserMemberships">>;
+/** The Backend API call the route makes for the user. */
+export type MeSyncClerk = Pick<ClerkBackendApi, "getUser">;
 
-/** A user's memberships as Clerk listed them, and when. */
-interface ListedMemberships {
-  readonly listedAt: string;
-  readonly all: ClerkOrganizationMembership[];
+/** A live membership of the user, as the route answers it. */
+export interface LiveMembership {
+  readonly organization_id: string;
+  readonly role: string;
+}
+
+/**
+ * The memberships part of the route, declared here and filled by the
+ * organizations feature. `Listed` is whatever `list` read, opaque to the
+ * route. Calls that reach Clerk throw the Backend API client's errors,
+ * which the route turns into its answers.
+ */
+export interface MeSyncMemberships<Listed = unknown> {
+  /** The user's memberships as Clerk lists them now. */
+  list(userId: string): Promise<Listed>;
+  /** Applies what `list` read; resolves to the user's live memberships. */
+  apply(userId: string, listed: Listed): Promise<readonly LiveMembership[]>;
+  /** The user's live memberships as stored now. */
+  stored(userId: string): Promise<readonly LiveMembership[]>;
 }
 
 /** Options for {@link createMeSyncHandler}. */
@@ -106,8 +113,8 @@ export interface MeSyncOptions {
   readonly verify: SessionTokenVerifier;
   readonly clerk: MeSyncClerk;
   readonly users: () => Promise<UsersStore>;
-  /** The organizations store; without it, memberships are not synced. */
-  readonly organizations?: () => Promise<OrganizationsStore>;
+  /** Without it, memberships are not synced. */
+  readonly memberships?: MeSyncMemberships;
   /** Origins that get a CORS grant. */
   readonly allowedOrigins: readonly string[];
   readonly logger: Logger;
@@ -161,7 +168,7 @@ export function createMeSyncHandler(options: MeSyncOptions) {
 
     const store = await options.users();
     const stored = await store.findForSync(id, freshFor);
-    let listed: Promise<ListedMemberships> | undefined;
+    let listed: Promise<unknown> | undefined;
     if (stored?.deleted) throw gone();
     let answer: MeSyncAnswer;
     if (stored?.fresh) {
@@ -169,7 +176,7 @@ export function createMeSyncHandler(options: MeSyncOptions) {
     } else {
       // The memberships are read alongside the user: one round trip to
       // Clerk, not two in a row.
-      listed = readMemberships(id);
+      listed = options.memberships && askClerk(id, () => options.memberships!.list(id));
       listed?.catch(() => {}); // awaited below, or dropped with the user's 404
       const user = await fromClerk(id);
       if (!user) {
@@ -220,53 +227,22 @@ export function createMeSyncHandler(options: MeSyncOptions) {
   };
 
   /**
-   * The user's memberships as Clerk lists them now, when organizations are
-   * mirrored; `undefined` otherwise.
-   */
-  const readMemberships = (id: string): Promise<ListedMemberships> | undefined => {
-    const listUserMemberships = options.clerk.listUserMemberships;
-    if (!options.organizations || !listUserMemberships) return undefined;
-    const listedAt = now().toISOString();
-    return askClerk(id, async () => {
-      const all = [];
-      for (let offset = 0;;) {
-        const page = await listUserMemberships(id, { limit: 500, offset }, {
-          priority: "interactive",
-        });
-        all.push(...page.data);
-        offset += page.data.length;
-        if (page.data.length === 0 || offset >= page.totalCount) return { listedAt, all };
-      }
-    });
-  };
-
-  /**
    * The user's live memberships: `listed` (read from Clerk with the user)
-   * applied; else from the database while the token's active organization is
+   * applied; else as stored, while the token's active organization is
    * among them; otherwise read from Clerk now and applied.
    */
   const syncMemberships = async (
     id: string,
     activeOrg: string | undefined,
-    listed: Promise<ListedMemberships> | undefined,
-  ): Promise<LiveMembership[] | undefined> => {
-    if (!options.organizations || !options.clerk.listUserMemberships) return undefined;
-    const store = await options.organizations();
+    listed: Promise<unknown> | undefined,
+  ): Promise<readonly LiveMembership[] | undefined> => {
+    const memberships = options.memberships;
+    if (!memberships) return undefined;
     if (!listed) {
-      const stored = await store.liveMemberships(id);
+      const stored = await memberships.stored(id);
       if (!activeOrg || stored.some((m) => m.organization_id === activeOrg)) return stored;
     }
-    const { listedAt, all: memberships } = await (listed ?? readMemberships(id)!);
-    const organizations = memberships.flatMap((m) => {
-      const org = clerkOrganizationSchema.safeParse(m.organization);
-      return org.success ? [toOrganizationRow(org.data)] : [];
-    });
-    return store.syncUserMemberships(
-      id,
-      organizations,
-      memberships.filter((m) => m.public_user_data.user_id === id).map((m) => toMembershipRow(m)),
-      listedAt,
-    );
+    return memberships.apply(id, await (listed ?? askClerk(id, () => memberships.list(id))));
   };
 
   const fromClerk = (id: string) =>

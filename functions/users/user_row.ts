@@ -1,6 +1,7 @@
 /**
  * Maps a Clerk User object to a row of `public.users`.
  */
+import { primaryEmail } from "../clerk/primary_email.ts";
 import type { ClerkUser } from "../clerk/schemas.ts";
 
 /** The columns of `public.users` that a Clerk user sets. */
@@ -15,16 +16,6 @@ export interface UserRow {
   readonly clerk_created_at: string;
   /** ISO 8601, converted from Clerk's epoch milliseconds. */
   readonly clerk_updated_at: string;
-}
-
-/**
- * The address whose id is `primary_email_address_id`. Never the first one in
- * the list: after a change of primary address that is often the old one.
- */
-export function primaryEmail(user: ClerkUser): string | null {
-  if (!user.primary_email_address_id) return null;
-  const primary = user.email_addresses.find((a) => a.id === user.primary_email_address_id);
-  return primary?.email_address ?? null;
 }
 
 /** Builds the row for `user`. */

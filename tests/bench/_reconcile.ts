@@ -20,7 +20,7 @@
 import postgres from "postgres";
 import { toUserRow } from "../../functions/users/user_row.ts";
 import type { ClerkUser } from "../../functions/clerk/schemas.ts";
-import { RECONCILE_FUNCTION_ID } from "../../functions/reconcile/reconcile_users.ts";
+import { RECONCILE_FUNCTION_ID } from "../../functions/reconcile/reconcile_function.ts";
 import { DEFAULT_REQUEST_BUDGET } from "../../functions/settings/clerk_api.ts";
 import {
   type ClerkApi,

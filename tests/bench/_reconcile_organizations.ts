@@ -21,7 +21,7 @@
  *   deno run --allow-all tests/bench/run.ts --only organizations
  */
 import postgres from "postgres";
-import { RECONCILE_FUNCTION_ID } from "../../functions/reconcile/reconcile_users.ts";
+import { RECONCILE_FUNCTION_ID } from "../../functions/reconcile/reconcile_function.ts";
 import { toMembershipRow, toOrganizationRow } from "../../functions/organizations/rows.ts";
 import type {
   ClerkOrganization,

@@ -12,18 +12,17 @@
  */
 import type { ClerkBackendApi } from "../clerk/backend_api.ts";
 import type { Logger } from "../util/log.ts";
-import type { ReconcileStore } from "./reconcile_store.ts";
-import { toUserRow, type UserRow } from "../users/user_row.ts";
-import { transient, why } from "./reconcile_failures.ts";
-import { applyPagesFrom, inFlight, type SyncProgress } from "./reconcile_pages.ts";
+import type { UsersReconcileStore } from "./reconcile_store.ts";
+import { toUserRow, type UserRow } from "./user_row.ts";
+import { transient, why } from "../clerk/backend_api.ts";
+import { applyPagesFrom, inFlight, type SyncProgress } from "../clerk/paged_sync.ts";
 
-export { stepFailure, transient, why } from "./reconcile_failures.ts";
-export type { SyncProgress } from "./reconcile_pages.ts";
+export type { SyncProgress } from "../clerk/paged_sync.ts";
 
 /** What every step of one run works with. */
 export interface ReconcileContext {
   readonly clerk: ClerkBackendApi;
-  readonly store: ReconcileStore;
+  readonly store: UsersReconcileStore;
   readonly log: Logger;
   /** The run's id in `public.clerk_sync_runs`. */
   readonly runId: string;

@@ -1,19 +1,14 @@
 /**
- * The reconcile store over supabase-js. Loaded lazily, like the users store.
+ * The users' reconcile store over supabase-js. Loaded lazily, like every store.
  */
 import type { SupabaseClient } from "@supabase/supabase-js";
 import { callRpc } from "../database/rpc.ts";
-import type { PageCounts, ReconcileStore, RunSummary } from "./reconcile_store.ts";
+import type { PageCounts } from "../reconcile/reconcile_part.ts";
+import type { UsersReconcileStore } from "./reconcile_store.ts";
 
-/** A {@link ReconcileStore} that calls the SQL functions with `rpc()`. */
-export function createSupabaseReconcileStore(client: SupabaseClient): ReconcileStore {
+/** A {@link UsersReconcileStore} that calls the SQL functions with `rpc()`. */
+export function createSupabaseUsersReconcileStore(client: SupabaseClient): UsersReconcileStore {
   return {
-    startRun: (inngestRunId, trigger, dryRun) =>
-      callRpc<string>(client, "start_clerk_sync_run", {
-        p_inngest_run_id: inngestRunId,
-        p_trigger: trigger,
-        p_dry_run: dryRun,
-      }),
     applyPage: (runId, offset, rows, dryRun) =>
       callRpc<PageCounts>(client, "reconcile_clerk_users_page", {
         p_run_id: runId,
@@ -31,12 +26,6 @@ export function createSupabaseReconcileStore(client: SupabaseClient): ReconcileS
         p_found: found,
         p_gone: gone,
         p_dry_run: dryRun,
-      }),
-    finishRun: (runId, status, error) =>
-      callRpc<RunSummary>(client, "finish_clerk_sync_run", {
-        p_run_id: runId,
-        p_status: status,
-        p_error: error ?? null,
       }),
   };
 }

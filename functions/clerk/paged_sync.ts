@@ -1,9 +1,10 @@
 /**
- * What the user and organization steps of the reconcile share: the paged
- * listing loop and the bounded fan-out of lookups.
+ * The paged listing loop and the bounded fan-out of lookups that every
+ * repair from Clerk's Backend API shares (the users, organizations and
+ * memberships of the reconcile).
  */
 import type { Logger } from "../util/log.ts";
-import { transient, why } from "./reconcile_failures.ts";
+import { transient, why } from "./backend_api.ts";
 
 /** Where listing goes on after a step; `next` is `null` once Clerk has no more. */
 export interface SyncProgress {

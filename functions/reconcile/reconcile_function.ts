@@ -1,44 +1,32 @@
 /**
- * `reconcile-users-with-clerk`: makes `public.users` converge on Clerk's
- * truth. It backfills users who existed before installation, repairs rows a
- * lost webhook left stale, and erases users deleted while nobody listened.
+ * `reconcile-users-with-clerk`: makes the mirrored tables converge on
+ * Clerk's truth. It backfills what existed before installation, repairs
+ * rows a lost webhook left stale, and erases what was deleted while nobody
+ * listened.
  *
  * 1. `start-run` records the run in `public.clerk_sync_runs`.
- * 2. `sync-users-from-<offset>` lists up to 10 pages of `GET /v1/users`
- *    (500 users each, oldest first, so users created during the run land
- *    on later pages instead of shifting earlier ones) and applies each page
- *    in one SQL call, with the webhook path's rules: newest `updated_at`
- *    wins, tombstones stay. The ids go to `public.clerk_sync_seen`; the
- *    step returns a count and the next offset only.
- * 3. `collect-absent` records, in `public.clerk_sync_absent`, the users in
- *    the table that Clerk did not list and that were written before the
- *    run started. `confirm-absent-<n>` asks Clerk for 25 of them at a
- *    time: a 404 erases the user like `delete-user-from-clerk`; a user
- *    Clerk still has (missed because a deletion shifted the pages) is
- *    upserted.
- * 4. The same for organizations and memberships (`reconcile_organizations.ts`).
- * 5. `finish-run` records the counts.
+ * 2. Each {@link ReconcilePart} runs its steps in turn: the users first
+ *    (`../users/reconcile_part.ts`), then organizations and memberships
+ *    (`../organizations/reconcile_organizations.ts`). A part pages through
+ *    Clerk's Backend API, applies each page with the webhook path's rules
+ *    (newest `updated_at` wins, tombstones stay), then confirms with Clerk
+ *    each row it did not list before it tombstones it.
+ * 3. `finish-run` records the counts.
  *
- * It never sends email and never emits `clerk/user.created`: backfilled
- * users are not new sign-ups. One run at a time: a trigger that arrives
- * while a run is going is skipped (`singleton`, mode `skip`).
+ * It never sends email and never emits `clerk/…` events: backfilled users
+ * are not new sign-ups. One run at a time: a trigger that arrives while a
+ * run is going is skipped (`singleton`, mode `skip`).
  */
 import { type Inngest, NonRetriableError } from "inngest";
-import type { ClerkBackendApi } from "../clerk/backend_api.ts";
-import { reconcileRequested } from "../inngest/events.ts";
-import { errorFields, type Logger } from "../util/log.ts";
-import type { ReconcileStore, SyncTrigger } from "./reconcile_store.ts";
-import type { ReconcileContext } from "./reconcile_steps.ts";
 import { lazy } from "../util/lazy.ts";
-import {
-  type GuardedStep,
-  type OrganizationsReconcileDeps,
-  reconcileOrganizations,
-} from "../organizations/reconcile_organizations.ts";
+import { errorFields, type Logger } from "../util/log.ts";
+import { reconcileRequested } from "./events.ts";
+import type { GuardedStep, ReconcilePart, ReconcileRun } from "./reconcile_part.ts";
+import type { RunsStore, SyncTrigger } from "./runs_store.ts";
 
-// The steps, and the Clerk client they use, load when a step first runs:
-// the webhook path never needs them (see the cold-start benchmark).
-const stepsModule = lazy(() => import("./reconcile_steps.ts"));
+// The failure mapping, and the Clerk client it knows, load when a step
+// first fails: the webhook path never needs them (see the cold-start benchmark).
+const failures = lazy(() => import("./reconcile_failures.ts"));
 
 /** The function id, part of the contract. */
 export const RECONCILE_FUNCTION_ID = "reconcile-users-with-clerk";
@@ -57,17 +45,20 @@ const RETRIES = 10;
 
 /** Dependencies of the reconcile workflow. */
 export interface ReconcileDeps {
-  /** The Backend API client; rejects, naming the problem, while its settings are invalid. */
-  readonly clerk: () => Promise<ClerkBackendApi>;
-  readonly store: () => Promise<ReconcileStore>;
+  /**
+   * Resolves once the Backend API client can be built; rejects, naming the
+   * problem, while its settings are invalid (the run then fails at once).
+   */
+  readonly clerkReady: () => Promise<unknown>;
+  readonly store: () => Promise<RunsStore>;
   readonly logger: Logger;
+  /** What the run repairs, in order. */
+  readonly parts: readonly ReconcilePart[];
   /** The schedule; `undefined` registers the event trigger only. */
   readonly cron?: string;
   readonly pageSize?: number;
   readonly pagesPerStep?: number;
   readonly confirmBatchSize?: number;
-  /** Organizations and memberships, repaired after the users (see reconcile_organizations.ts). */
-  readonly organizations?: OrganizationsReconcileDeps;
 }
 
 /** Creates `reconcile-users-with-clerk` on `client`. */
@@ -104,7 +95,7 @@ export function createReconcileFunction(client: Inngest, deps: ReconcileDeps) {
           try {
             return await work();
           } catch (error) {
-            const mapped = (await stepsModule()).stepFailure(action, error);
+            const mapped = (await failures()).stepFailure(action, error);
             const last = attempt + 1 >= (maxAttempts ?? RETRIES + 1);
             if (recorded.runId && (mapped instanceof NonRetriableError || last)) {
               await recordFailure(deps, log, recorded.runId, mapped.message);
@@ -119,7 +110,7 @@ export function createReconcileFunction(client: Inngest, deps: ReconcileDeps) {
         async () => {
           const id = await (await deps.store()).startRun(inngestRunId, trigger, dryRun);
           try {
-            await deps.clerk();
+            await deps.clerkReady();
           } catch (error) {
             const message = errorText(error);
             await recordFailure(deps, log, id, message);
@@ -131,51 +122,15 @@ export function createReconcileFunction(client: Inngest, deps: ReconcileDeps) {
       );
       recorded.runId = run;
 
-      const context = async (): Promise<ReconcileContext> => ({
-        clerk: await deps.clerk(),
-        store: await deps.store(),
-        log,
+      const runInfo: ReconcileRun = {
         runId: run,
         dryRun,
+        log,
         pageSize,
         pagesPerStep,
         confirmBatchSize,
-      });
-
-      for (let offset: number | null = 0; offset !== null;) {
-        const from: number = offset;
-        const progress = await guarded(
-          `sync-users-from-${from}`,
-          `Cannot reconcile users at offset ${from}`,
-          async () => (await stepsModule()).syncUsersFrom(await context(), from),
-        );
-        offset = progress.next;
-      }
-
-      const absent = await guarded(
-        "collect-absent",
-        "Cannot collect the users Clerk did not list",
-        async () => (await deps.store()).collectAbsent(run),
-      );
-      for (let batch = 0; absent > 0; batch++) {
-        const checked = await guarded(
-          `confirm-absent-${batch}`,
-          "Cannot confirm absent users with Clerk",
-          async () => (await stepsModule()).confirmAbsentUsers(await context()),
-        );
-        if (checked === 0) break;
-      }
-
-      if (deps.organizations) {
-        await reconcileOrganizations(guarded as GuardedStep, deps.organizations, {
-          runId: run,
-          dryRun,
-          log,
-          pageSize,
-          pagesPerStep,
-          confirmBatchSize,
-        });
-      }
+      };
+      for (const part of deps.parts) await part.run(guarded as GuardedStep, runInfo);
 
       const summary = await guarded("finish-run", "Cannot finish the reconcile run", async () => {
         const result = await (await deps.store()).finishRun(run, "succeeded");
