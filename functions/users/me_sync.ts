@@ -26,19 +26,8 @@
  * Import this module lazily: it loads `jose`, which the webhook path never
  * needs.
  */
-import {
-  type ClerkBackendApi,
-  ClerkBudgetExhaustedError,
-  ClerkConfigurationError,
-  ClerkRateLimitError,
-} from "../clerk/backend_api.ts";
-import {
-  createSessionTokenVerifier,
-  SessionTokenError,
-  type SessionTokenVerifier,
-  VerificationKeyError,
-} from "../clerk/session_token.ts";
-import { DatabaseError } from "../database/rpc.ts";
+import type { ClerkBackendApi } from "../clerk/backend_api.ts";
+import { createSessionTokenVerifier, type SessionTokenVerifier } from "../clerk/session_token.ts";
 import { errorFields, type Logger } from "../util/log.ts";
 import type { ClerkApiSettings } from "../settings/clerk_api.ts";
 import type { SessionSettings } from "../settings/session.ts";
@@ -47,6 +36,15 @@ import type { ApiSyncOutcome, SyncedUser, UsersStore } from "./users_store.ts";
 import { corsHeaders, type CorsPolicy, isAllowedOrigin, preflightResponse } from "../http/cors.ts";
 import { HttpError, json } from "../http/http_error.ts";
 import { createRateLimiter, type RateLimiter } from "../http/rate_limiter.ts";
+import {
+  activeOrganization,
+  clerkFailure,
+  failureAnswer,
+  gone,
+  tooMany,
+  verifiedClaims,
+  withHeaders,
+} from "./me_sync_answers.ts";
 
 /** What {@link createMeSyncRoute} builds the route from. */
 export interface MeSyncRouteOptions {
@@ -139,10 +137,6 @@ export interface MeSyncAnswer {
 /** Default freshness window: five minutes. */
 export const DEFAULT_FRESH_FOR_SECONDS = 300;
 
-/** Longest token accepted; Clerk's session tokens are one or two KiB. */
-const MAX_TOKEN_LENGTH = 8 * 1024;
-const BEARER = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)\s*$/i;
-
 /** Creates the handler. It throws HttpError for every answer but 200 and 204. */
 export function createMeSyncHandler(options: MeSyncOptions) {
   const { logger } = options;
@@ -158,7 +152,7 @@ export function createMeSyncHandler(options: MeSyncOptions) {
 
   const sync = async (req: Request): Promise<MeSyncAnswer> => {
     const started = performance.now();
-    const claims = await verified(req);
+    const claims = await verifiedClaims(req, options.verify, logger);
     const id = claims.sub;
     const decision = limiter(id);
     if (!decision.allowed) {
@@ -202,30 +196,6 @@ export function createMeSyncHandler(options: MeSyncOptions) {
     return answer;
   };
 
-  const verified = async (req: Request) => {
-    const header = req.headers.get("authorization") ?? "";
-    const token = header.length <= MAX_TOKEN_LENGTH + 16 ? BEARER.exec(header)?.[1] : undefined;
-    if (!token) {
-      logger.warn("User sync refused: session token", { reason: header ? "malformed" : "missing" });
-      throw unauthorized();
-    }
-    try {
-      return await options.verify(token);
-    } catch (error) {
-      if (error instanceof SessionTokenError) {
-        logger.warn("User sync refused: session token", { reason: error.problem });
-        throw unauthorized();
-      }
-      if (error instanceof VerificationKeyError) {
-        logger.error("User sync unavailable: session token keys", errorFields(error));
-        throw new HttpError(503, "verification_unavailable", "Cannot verify session tokens now", {
-          headers: { "retry-after": "5" },
-        });
-      }
-      throw error;
-    }
-  };
-
   /**
    * The user's live memberships: `listed` (read from Clerk with the user)
    * applied; else as stored, while the token's active organization is
@@ -245,28 +215,18 @@ export function createMeSyncHandler(options: MeSyncOptions) {
     return memberships.apply(id, await (listed ?? askClerk(id, () => memberships.list(id))));
   };
 
-  const fromClerk = (id: string) =>
-    askClerk(id, () => options.clerk.getUser(id, { priority: "interactive" }));
-
+  /** Runs a Backend API call; its failure becomes the route's answer. */
   const askClerk = async <T>(id: string, call: () => Promise<T>): Promise<T> => {
     try {
       return await call();
     } catch (error) {
       logger.warn("User sync: Backend API failed", { user_id: id, ...errorFields(error) });
-      if (error instanceof ClerkBudgetExhaustedError) {
-        throw new HttpError(503, "clerk_budget_exhausted", "Too many requests to Clerk now", {
-          headers: { "retry-after": String(error.retryAfterSeconds) },
-        });
-      }
-      if (error instanceof ClerkRateLimitError) {
-        throw tooMany("clerk_rate_limited", "Clerk is rate limiting", error.retryAfterSeconds);
-      }
-      if (error instanceof ClerkConfigurationError) {
-        throw new HttpError(503, "clerk_unavailable", "Cannot reach Clerk's Backend API");
-      }
-      throw new HttpError(502, "clerk_unavailable", "Cannot reach Clerk's Backend API");
+      throw clerkFailure(error);
     }
   };
+
+  const fromClerk = (id: string) =>
+    askClerk(id, () => options.clerk.getUser(id, { priority: "interactive" }));
 
   return async (req: Request): Promise<Response> => {
     if (req.method === "OPTIONS") return preflightResponse(policy, req);
@@ -286,54 +246,7 @@ export function createMeSyncHandler(options: MeSyncOptions) {
       }
       return json(200, await sync(req), { ...cors, "cache-control": "no-store" });
     } catch (error) {
-      throw withHeaders(asHttpError(error), cors);
+      throw withHeaders(failureAnswer(error, logger), cors);
     }
   };
-
-  function asHttpError(error: unknown): HttpError {
-    if (error instanceof HttpError) return error;
-    if (error instanceof DatabaseError) {
-      logger.error("User sync failed: database", errorFields(error));
-      return new HttpError(503, "database_unavailable", "Cannot reach the database now", {
-        headers: { "retry-after": "5" },
-        cause: error,
-      });
-    }
-    logger.error("User sync failed", errorFields(error));
-    return new HttpError(500, "internal_error", "Internal error", { cause: error });
-  }
-}
-
-/** The session token's active organization: `org_id` (v1) or `o.id` (v2). */
-function activeOrganization(claims: Record<string, unknown>): string | undefined {
-  if (typeof claims.org_id === "string" && claims.org_id) return claims.org_id;
-  const o = claims.o;
-  if (typeof o === "object" && o !== null && typeof (o as { id?: unknown }).id === "string") {
-    return (o as { id: string }).id || undefined;
-  }
-  return undefined;
-}
-
-function unauthorized(): HttpError {
-  return new HttpError(401, "invalid_token", "Missing or invalid session token", {
-    headers: { "www-authenticate": "Bearer" },
-  });
-}
-
-function gone(): HttpError {
-  return new HttpError(410, "user_deleted", "This user was deleted");
-}
-
-function tooMany(code: string, message: string, retryAfterSeconds: number): HttpError {
-  return new HttpError(429, code, message, {
-    headers: { "retry-after": String(retryAfterSeconds) },
-  });
-}
-
-// The browser can only read an error answer that carries the CORS grant.
-function withHeaders(error: HttpError, headers: Record<string, string>): HttpError {
-  return new HttpError(error.status, error.code, error.message, {
-    headers: { ...error.headers, ...headers },
-    cause: error.cause,
-  });
 }
