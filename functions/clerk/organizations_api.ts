@@ -25,6 +25,7 @@ import {
   clerkOrganizationSchema,
 } from "./organization_schemas.ts";
 import type { z } from "zod";
+import { issuesText } from "../util/zod_issues.ts";
 
 /** One page of a `{data, total_count}` list. */
 export interface ClerkPage<T> {
@@ -210,8 +211,9 @@ function record(value: unknown): Record<string, unknown> | undefined {
 function parsed<T>(schema: z.ZodType<T>, value: unknown, action: string, what: string): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issues = result.error.issues
-    .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
-    .join("; ");
-  throw new ClerkApiError(`${action}: not a Clerk ${what} (${issues})`, 200, true);
+  throw new ClerkApiError(
+    `${action}: not a Clerk ${what} (${issuesText(result.error)})`,
+    200,
+    true,
+  );
 }

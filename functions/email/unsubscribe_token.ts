@@ -11,6 +11,7 @@
  * token that differs in any character (even one that base64 would decode to
  * the same bytes) is refused.
  */
+import { sameText } from "../util/constant_time.ts";
 
 /** Signs and verifies unsubscribe tokens. */
 export interface UnsubscribeTokens {
@@ -57,7 +58,7 @@ export function createUnsubscribeTokens(secrets: readonly string[]): Unsubscribe
       let valid = false;
       // Every key is tried, so the time taken does not say which one matched.
       for (const key of keys) {
-        if (timingSafeEqual(await tokenFor(key, userId), token)) valid = true;
+        if (sameText(await tokenFor(key, userId), token)) valid = true;
       }
       return valid ? userId : undefined;
     },
@@ -75,16 +76,6 @@ function userIdOf(token: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Compares two strings in time that depends only on their lengths. */
-export function timingSafeEqual(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  if (x.length !== y.length) return false;
-  let diff = 0;
-  for (let i = 0; i < x.length; i++) diff |= x[i] ^ y[i];
-  return diff === 0;
 }
 
 function base64url(bytes: Uint8Array): string {

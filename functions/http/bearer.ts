@@ -1,21 +1,15 @@
 /**
- * Bearer tokens compared in constant time.
- *
- * Web Crypto, not `node:crypto`: this module is on every start-up path (the
- * health route), and loading `node:crypto` costs 20 to 50 ms of cold start.
+ * Bearer tokens compared in constant time: each is hashed with Web Crypto,
+ * and the digests compared with the app's one constant-time comparison
+ * (`../util/constant_time.ts`), loaded on the first comparison: this
+ * module is on the start-up path (the health route), and `node:crypto`
+ * costs cold start.
  */
 
 const encoder = new TextEncoder();
 
 async function digest(value: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(value)));
-}
-
-/** Whether two 32-byte digests are equal, looking at every byte whatever they hold. */
-function sameDigest(a: Uint8Array, b: Uint8Array): boolean {
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a[i] ^ b[i];
-  return difference === 0;
 }
 
 /**
@@ -42,11 +36,14 @@ export async function hasBearer(
  * and against every accepted value. Empty accepted values never match.
  */
 export async function isOneOf(sent: string, accepted: readonly string[]): Promise<boolean> {
-  const digestSent = await digest(sent);
+  const [digestSent, { sameBytes }] = await Promise.all([
+    digest(sent),
+    import("../util/constant_time.ts"),
+  ]);
   let found = false;
   for (const token of accepted) {
     if (token === "") continue;
-    found = sameDigest(digestSent, await digest(token)) || found;
+    found = sameBytes(digestSent, await digest(token)) || found;
   }
   return found;
 }

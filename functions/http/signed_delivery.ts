@@ -92,13 +92,3 @@ export function parseJsonBody(
     return reject("Body is not valid JSON");
   }
 }
-
-/** The first issues of a failed zod parse, as `path: message; ...`. */
-export function issuesSummary(
-  error: { issues: readonly { path: PropertyKey[]; message: string }[] },
-): string {
-  return error.issues
-    .slice(0, 5)
-    .map((issue) => `${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`)
-    .join("; ");
-}
