@@ -76,18 +76,23 @@ Deno.test("the Backend API client reads users the way Clerk serves them", async 
       assert.equal(await client.getUser(id), null);
     });
 
-    await t.step("a wrong key is a configuration error that never shows the key", async () => {
-      const wrongKey = "sk_test_wrong_key_0123456789";
-      const error = await clientFor(api, wrongKey)
-        .listUsers({ limit: 1, offset: 0, orderBy: "+created_at" })
-        .then(() => undefined, (e) => e);
-      assert.ok(error instanceof ClerkConfigurationError, String(error));
-      assert.equal(error.status, 401);
-      assert.equal(error.permanent, true);
-      assert.match(error.message, /^Cannot list Clerk users at offset 0: Clerk answered 401/);
-      assert.match(error.message, /CLERK_SECRET_KEY/);
-      assert.ok(!error.message.includes(wrongKey));
-    });
+    await t.step(
+      "a wrong key is a configuration error, read as auth, that never shows the key",
+      async () => {
+        const wrongKey = "sk_test_wrong_key_0123456789";
+        const error = await clientFor(api, wrongKey)
+          .listUsers({ limit: 1, offset: 0, orderBy: "+created_at" })
+          .then(() => undefined, (e) => e);
+        assert.ok(error instanceof ClerkConfigurationError, String(error));
+        assert.equal(error.status, 401);
+        // Retried after a long wait, like every provider's 401: a rotation may be under way.
+        assert.equal(error.kind, "auth");
+        assert.equal(error.permanent, false);
+        assert.match(error.message, /^Cannot list Clerk users at offset 0: Clerk answered 401/);
+        assert.match(error.message, /CLERK_SECRET_KEY/);
+        assert.ok(!error.message.includes(wrongKey));
+      },
+    );
 
     await t.step("past the rate limit, a 429 carries Retry-After in seconds", async () => {
       api.rateLimit = { limit: 1, windowMs: 5_000 };
@@ -144,6 +149,7 @@ Deno.test("the Backend API client tells retriable failures from permanent ones",
       Response.json({ errors: [{ code: "authorization_invalid" }] }, { status: 403 })
     ).getUser("user_1").then(() => undefined, (e) => e);
     assert.ok(error instanceof ClerkConfigurationError, String(error));
+    assert.equal(error.kind, "auth");
   });
 
   await t.step("a 404 that is not resource_not_found is an error, not a deletion", async () => {

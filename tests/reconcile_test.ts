@@ -13,6 +13,8 @@ import { captureLogs, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
 import { appAt } from "./support/app.ts";
 import { type EventApi, startEventApi } from "./support/event_api.ts";
 import { type DriveOptions, driveRun } from "./support/inngest_cloud.ts";
+import { readRegistration } from "./support/inngest_registration.ts";
+import { AUTH_RETRY_MS } from "../functions/inngest/step_errors.ts";
 import { type Postgrest, withPostgrest } from "./support/postgrest.ts";
 import { type ResendApi, startResendApi } from "./support/resend_api.ts";
 import { readUser, usersStoreAt } from "./support/users.ts";
@@ -404,23 +406,29 @@ Deno.test("reconcile keeps to Clerk's rate limits", async (t) => {
 
 Deno.test("reconcile fails clearly when Clerk refuses the key", async (t) => {
   await withHarness(async (h) => {
-    await t.step("a wrong key fails the run at once, saying which setting", async () => {
-      const before = h.clerk.requests.length;
-      const wrong = "sk_test_" + "0".repeat(40);
-      const error = await reconcile(h.app({ CLERK_SECRET_KEY: wrong })).then(
-        () => undefined,
-        (e: Error) => e,
-      );
-      assert.ok(error, "the run failed");
-      assert.match(error.message, /Clerk answered 401 \(authentication_invalid\)/);
-      assert.match(error.message, /check CLERK_SECRET_KEY/);
-      assert.ok(!error.message.includes(wrong));
-      assert.equal(h.clerk.requests.length - before, 1, "no retry");
-      const [run] = await h.sql`
+    await t.step(
+      "a wrong key waits out a rotation, then fails the run saying which setting",
+      async () => {
+        const before = h.clerk.requests.length;
+        const wrong = "sk_test_" + "0".repeat(40);
+        const waits: (string | null)[] = [];
+        const error = await reconcile(h.app({ CLERK_SECRET_KEY: wrong }), {}, {
+          maxAttempts: 3,
+          onRetry: (retryAfter) => waits.push(retryAfter),
+        }).then(() => undefined, (e: Error) => e);
+        assert.ok(error, "the run failed");
+        assert.match(error.message, /Clerk answered 401 \(authentication_invalid\)/);
+        assert.match(error.message, /check CLERK_SECRET_KEY/);
+        assert.ok(!error.message.includes(wrong));
+        // A key mid-rotation must not fail the run at once; each retry waits long.
+        assert.equal(h.clerk.requests.length - before, 3, "one request per attempt");
+        assert.deepEqual(waits.map(Number), [AUTH_RETRY_MS / 1000, AUTH_RETRY_MS / 1000]);
+        const [run] = await h.sql`
         select * from public.clerk_sync_runs order by started_at desc limit 1`;
-      assert.equal(run.status, "failed");
-      assert.match(run.error, /Clerk answered 401/);
-    });
+        assert.equal(run.status, "failed");
+        assert.match(run.error, /Clerk answered 401/);
+      },
+    );
 
     await t.step("a missing key fails a requested run without calling Clerk", async () => {
       const before = h.clerk.requests.length;
@@ -436,26 +444,28 @@ Deno.test("reconcile fails clearly when Clerk refuses the key", async (t) => {
 });
 
 Deno.test("reconcile is registered to run alone, on its schedule and on request", async (t) => {
-  const fn = (env: Env) => {
+  // What Inngest is told: the registration the serve route gives a sync.
+  const fn = async (env: Env) => {
     const app = createApp(testEnv(env), { logger: captureLogs().logger });
-    const found = app.functions.find((f) => f.id() === RECONCILE_FUNCTION_ID);
+    const found = (await readRegistration({ handler: app.handler, signingKey: TEST_SIGNING_KEY }))
+      .get(RECONCILE_FUNCTION_ID);
     assert.ok(found, "the function is served");
-    return found.opts as unknown as {
+    return found.raw as {
       singleton?: unknown;
       triggers: { cron?: string; event?: unknown }[];
     };
   };
-  await t.step("a second trigger during a run is skipped, not queued", () => {
-    assert.deepEqual(fn({}).singleton, { mode: "skip" });
+  await t.step("a second trigger during a run is skipped, not queued", async () => {
+    assert.deepEqual((await fn({})).singleton, { mode: "skip" });
   });
-  await t.step("the default schedule is 03:00 UTC, plus the request event", () => {
-    const triggers = fn({}).triggers;
+  await t.step("the default schedule is 03:00 UTC, plus the request event", async () => {
+    const triggers = (await fn({})).triggers;
     assert.deepEqual(triggers[0], { cron: "TZ=UTC 0 3 * * *" });
     assert.equal(triggers[1].event, "clerk-events/reconcile.requested");
   });
-  await t.step("off, or no secret key, leaves only the request event", () => {
+  await t.step("off, or no secret key, leaves only the request event", async () => {
     for (const env of [{ CLERK_RECONCILE_CRON: "off" }, { CLERK_SECRET_KEY: undefined }]) {
-      const triggers = fn(env).triggers;
+      const triggers = (await fn(env)).triggers;
       assert.equal(triggers.length, 1);
       assert.equal(triggers[0].cron, undefined);
     }

@@ -17,7 +17,13 @@
  * no log line carries it.
  */
 import { z } from "zod";
-import { errorFields } from "../util/log.ts";
+import {
+  type ClassifiedFailure,
+  type FailureKind,
+  failureKind,
+  parseRetryAfter,
+} from "../util/provider_failure.ts";
+import { issuesText } from "../util/zod_issues.ts";
 import { type ClerkUser, clerkUserSchema } from "./schemas.ts";
 import {
   RequestBudgetExhaustedError,
@@ -25,25 +31,33 @@ import {
   type RequestPriority,
 } from "./request_budget.ts";
 
-/** A failed Backend API call. */
-export class ClerkApiError extends Error {
+/** A failed Backend API call, classified like every provider's (`../util/provider_failure.ts`). */
+export class ClerkApiError extends Error implements ClassifiedFailure {
   /** The HTTP status, when Clerk answered. */
-  readonly status: number | undefined;
+  readonly status: number | null;
+  readonly kind: FailureKind;
   /** Whether repeating the same call can never succeed. */
   readonly permanent: boolean;
 
   constructor(message: string, status: number | undefined, permanent: boolean, cause?: unknown) {
     super(message, { cause });
     this.name = "ClerkApiError";
-    this.status = status;
+    this.status = status ?? null;
     this.permanent = permanent;
+    const kind = failureKind(status);
+    // An answer Clerk gave with 200 that cannot be read is as permanent as the flag says.
+    this.kind = permanent ? "permanent" : kind === "permanent" ? "transient" : kind;
   }
 }
 
-/** Clerk refused the secret key (401) or its access (403). */
+/**
+ * Clerk refused the secret key (401) or its access (403): wrong, revoked,
+ * or being rotated. A workflow waits a long while before it retries
+ * (`AUTH_RETRY_MS`), so that a rotation drops nothing.
+ */
 export class ClerkConfigurationError extends ClerkApiError {
   constructor(message: string, status: number) {
-    super(message, status, true);
+    super(message, status, false);
     this.name = "ClerkConfigurationError";
   }
 }
@@ -51,11 +65,17 @@ export class ClerkConfigurationError extends ClerkApiError {
 /** Clerk's rate limit was hit (429); retry after `retryAfterSeconds`. */
 export class ClerkRateLimitError extends ClerkApiError {
   readonly retryAfterSeconds: number;
+  override readonly kind = "rate_limited";
 
   constructor(message: string, retryAfterSeconds: number, status: number | undefined = 429) {
     super(message, status, false);
     this.name = "ClerkRateLimitError";
     this.retryAfterSeconds = retryAfterSeconds;
+  }
+
+  /** {@link retryAfterSeconds} in ms, as every classified failure gives it. */
+  get retryAfterMs(): number {
+    return this.retryAfterSeconds * 1000;
   }
 }
 
@@ -68,19 +88,6 @@ export class ClerkBudgetExhaustedError extends ClerkRateLimitError {
     super(message, retryAfterSeconds, undefined);
     this.name = "ClerkBudgetExhaustedError";
   }
-}
-
-/** Whether a retry may cure `error` (a 429, a 5xx, a network error). */
-export function transient(error: unknown): boolean {
-  return error instanceof ClerkApiError && !error.permanent;
-}
-
-/** Log fields for a failure: its status, and its message with addresses masked. */
-export function why(error: unknown) {
-  return {
-    status: error instanceof ClerkApiError ? error.status : undefined,
-    ...errorFields(error),
-  };
 }
 
 /** Options of a single call. */
@@ -221,10 +228,7 @@ export async function readJson(res: Response, action: string): Promise<unknown> 
 function parseUser(value: unknown, action: string): ClerkUser {
   const result = clerkUserSchema.safeParse(known(value));
   if (result.success) return result.data;
-  const issues = result.error.issues
-    .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
-    .join("; ");
-  throw new ClerkApiError(`${action}: not a Clerk user (${issues})`, 200, true);
+  throw new ClerkApiError(`${action}: not a Clerk user (${issuesText(result.error)})`, 200, true);
 }
 
 /**
@@ -264,25 +268,21 @@ export async function failure(res: Response, action: string): Promise<ClerkApiEr
     // Not Clerk's error shape (a proxy's page, say): the status says enough.
   }
   const detail = `Clerk answered ${res.status}${code ? ` (${code})` : ""}`;
-  if (res.status === 429) {
+  const kind = failureKind(res.status);
+  if (kind === "rate_limited") {
     return new ClerkRateLimitError(`${action}: ${detail}`, retryAfterSeconds(res));
   }
-  if (res.status === 401 || res.status === 403) {
+  if (kind === "auth") {
     return new ClerkConfigurationError(
       `${action}: ${detail}; check CLERK_SECRET_KEY (the instance's secret key) and CLERK_API_URL`,
       res.status,
     );
   }
-  const retriable = res.status >= 500 || res.status === 408 || res.status === 409;
-  return new ClerkApiError(`${action}: ${detail}`, res.status, !retriable);
+  return new ClerkApiError(`${action}: ${detail}`, res.status, kind === "permanent");
 }
 
-/** `Retry-After` in seconds (a number or an HTTP date), at least 1. */
+/** `Retry-After` in whole seconds, at least 1; Clerk's window without one. */
 function retryAfterSeconds(res: Response): number {
-  const raw = res.headers.get("retry-after")?.trim();
-  if (raw) {
-    const seconds = /^\d+$/.test(raw) ? Number(raw) : (Date.parse(raw) - Date.now()) / 1000;
-    if (Number.isFinite(seconds)) return Math.max(1, Math.ceil(seconds));
-  }
-  return DEFAULT_RETRY_AFTER_SECONDS;
+  const ms = parseRetryAfter(res.headers.get("retry-after"));
+  return ms === undefined ? DEFAULT_RETRY_AFTER_SECONDS : Math.max(1, Math.ceil(ms / 1000));
 }

@@ -4,7 +4,21 @@
  * memberships of the reconcile).
  */
 import type { Logger } from "../util/log.ts";
-import { transient, why } from "./backend_api.ts";
+import { errorFields } from "../util/log.ts";
+import { ClerkApiError } from "./backend_api.ts";
+
+/** Whether a retry may cure `error` (a 429, a 5xx, a network error). */
+export function transient(error: unknown): boolean {
+  return error instanceof ClerkApiError && !error.permanent;
+}
+
+/** Log fields for a failure: its status, and its message with addresses masked. */
+export function why(error: unknown) {
+  return {
+    status: error instanceof ClerkApiError ? error.status : undefined,
+    ...errorFields(error),
+  };
+}
 
 /** Where listing goes on after a step; `next` is `null` once Clerk has no more. */
 export interface SyncProgress {

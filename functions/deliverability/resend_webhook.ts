@@ -12,16 +12,12 @@
  * that Resend retries; repeating an event changes nothing.
  */
 import { errorFields, type Logger } from "../util/log.ts";
+import { issuesText } from "../util/zod_issues.ts";
 import type { Verifier } from "../svix/verify.ts";
 import type { EmailPreferencesStore } from "../email/preferences_store.ts";
 import { InvalidResendEvent, toDeliveryEvent } from "./resend_events.ts";
 import { HttpError, json } from "../http/http_error.ts";
-import {
-  invalidPayload,
-  issuesSummary,
-  parseJsonBody,
-  receiveSignedDelivery,
-} from "../http/signed_delivery.ts";
+import { invalidPayload, parseJsonBody, receiveSignedDelivery } from "../http/signed_delivery.ts";
 
 /** Options for {@link createResendWebhookHandler}. */
 export interface ResendWebhookOptions {
@@ -49,7 +45,7 @@ export function createResendWebhookHandler(options: ResendWebhookOptions) {
       invalidPayload(logger, message, { label: LABEL, svixId, what: "not a Resend event" });
     let event;
     try {
-      event = toDeliveryEvent(parseJsonBody(body, reject), issuesSummary);
+      event = toDeliveryEvent(parseJsonBody(body, reject), issuesText);
     } catch (error) {
       if (error instanceof InvalidResendEvent) return reject(error.message);
       throw error;

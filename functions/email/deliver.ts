@@ -8,9 +8,9 @@
  *    and Resend answers with the first email instead of sending another.
  * 3. Record the Resend id and status.
  */
-import { NonRetriableError, RetryAfterError } from "inngest";
 import { errorFields, type Logger } from "../util/log.ts";
 import type { DeliveriesStore, DeliveryStatus, EmailKind } from "./deliveries_store.ts";
+import { providerFailure } from "../inngest/step_errors.ts";
 import { type EmailMessage, type Mailer, MailerError } from "./mailer.ts";
 
 /** Dependencies of {@link deliverEmail}. */
@@ -105,21 +105,17 @@ async function handleSendFailure(
       log.info("Email was already sent on an earlier attempt", { status });
       return { status, alreadyHandled: true };
     }
-    case "permanent": {
+    case "permanent":
       await deps.deliveries.record(userId, kind, { status: "failed", error: error.message });
       log.error("Email failed permanently", { ...errorFields(error), status_code: error.status });
-      throw new NonRetriableError(`${action}: ${error.message}`, { cause: error });
-    }
-    case "rate_limited": {
-      const delayMs = error.retryAfterMs ?? 10_000;
-      log.warn("Email rate limited; will retry", { retry_after_ms: delayMs });
-      throw new RetryAfterError(`${action}: rate limited`, delayMs, { cause: error });
-    }
+      break;
     default:
       log.warn("Email send failed; will retry", {
         ...errorFields(error),
+        kind: error.kind,
         status_code: error.status,
+        retry_after_ms: error.retryAfterMs,
       });
-      throw new Error(`${action}: ${error.message}`, { cause: error });
   }
+  throw providerFailure(action, error);
 }

@@ -1,6 +1,7 @@
 /**
  * Sending one email, whatever the provider.
  */
+import type { FailureKind } from "../util/provider_failure.ts";
 
 /** An email ready to send. */
 export interface EmailMessage {
@@ -23,16 +24,12 @@ export interface Mailer {
   send(message: EmailMessage, idempotencyKey: string): Promise<{ id: string }>;
 }
 
-/** How a refused send should be handled. */
-export type MailerErrorKind =
-  /** Retrying the same request can never succeed (e.g. invalid address). */
-  | "permanent"
-  /** Rate limited: retry after `retryAfterMs`. */
-  | "rate_limited"
-  /** The key was already used: the email went out on an earlier attempt. */
-  | "already_sent"
-  /** Anything else: retry later. */
-  | "transient";
+/**
+ * How a refused send should be handled: a provider failure's kind
+ * (`../util/provider_failure.ts`), or `already_sent` when the idempotency
+ * key was used before (the email went out on an earlier attempt).
+ */
+export type MailerErrorKind = FailureKind | "already_sent";
 
 /** A send the provider refused. */
 export class MailerError extends Error {

@@ -3,6 +3,7 @@
  * needs it.
  */
 import { Resend } from "resend";
+import { failureKind, parseRetryAfter } from "../util/provider_failure.ts";
 import { type Mailer, MailerError, type MailerErrorKind } from "./mailer.ts";
 
 /** Options for {@link createResendMailer}. */
@@ -34,28 +35,15 @@ export function createResendMailer(options: ResendMailerOptions): Mailer {
       throw new MailerError(`Resend refused the email: ${name}: ${error?.message ?? "no detail"}`, {
         kind: classify(status, name),
         status,
-        retryAfterMs: retryAfterMs(headers?.["retry-after"]),
+        retryAfterMs: parseRetryAfter(headers?.["retry-after"]),
       });
     },
   };
 }
 
 function classify(status: number | null, name: string): MailerErrorKind {
-  if (status === 429) return "rate_limited";
   // Same key, different payload: Resend already accepted an email under
   // this key (a retry after a crash whose content changed in between).
   if (status === 409 && name === "invalid_idempotent_request") return "already_sent";
-  // A bad or revoked API key is fixed by configuration, after which a
-  // retry succeeds; 409 concurrent_idempotent_requests resolves by itself.
-  if (status === 401 || status === 403 || status === 409) return "transient";
-  if (status !== null && status >= 400 && status < 500) return "permanent";
-  return "transient";
-}
-
-function retryAfterMs(header: string | undefined): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+  return failureKind(status);
 }

@@ -17,11 +17,11 @@ import { CLERK_EVENT_PREFIX } from "../inngest/events.ts";
 import { InngestUnreachableError } from "../inngest/unreachable.ts";
 import { DeadlineError, withDeadline } from "../util/deadline.ts";
 import { errorFields, type Logger } from "../util/log.ts";
+import { issuesText } from "../util/zod_issues.ts";
 import { HttpError, json } from "./http_error.ts";
 import {
   DEFAULT_MAX_BODY_BYTES,
   invalidPayload,
-  issuesSummary,
   parseJsonBody,
   receiveSignedDelivery,
 } from "./signed_delivery.ts";
@@ -120,14 +120,14 @@ function toEvent(
   }
   const envelope = clerkEnvelopeSchema.safeParse(json);
   if (!envelope.success) {
-    return reject(`Body is not a Clerk event: ${issuesSummary(envelope.error)}`);
+    return reject(`Body is not a Clerk event: ${issuesText(envelope.error)}`);
   }
   const name = CLERK_EVENT_PREFIX + envelope.data.type;
   const schema = validators.get(name);
   if (schema) {
     const data = schema.safeParse(envelope.data.data);
     if (!data.success) {
-      return reject(`Data of ${envelope.data.type} is not valid: ${issuesSummary(data.error)}`);
+      return reject(`Data of ${envelope.data.type} is not valid: ${issuesText(data.error)}`);
     }
   }
   // Forward Clerk's data object itself, not the parsed copy: fields the

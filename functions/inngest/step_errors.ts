@@ -1,9 +1,14 @@
 /**
- * Explicit retry decisions for workflow steps.
+ * Explicit retry decisions for workflow steps: a payload that cannot fit,
+ * a database error, and a provider's failure each map to
+ * `NonRetriableError`, `RetryAfterError`, or a plain error that Inngest
+ * retries on its back-off.
  */
-import { NonRetriableError } from "inngest";
+import { NonRetriableError, RetryAfterError } from "inngest";
+import type { ClassifiedFailure } from "../util/provider_failure.ts";
 import type { z } from "zod";
 import { DatabaseError } from "../database/rpc.ts";
+import { issuesText } from "../util/zod_issues.ts";
 import type { LogFields, Logger } from "../util/log.ts";
 
 /**
@@ -13,10 +18,7 @@ import type { LogFields, Logger } from "../util/log.ts";
 export function parseInput<T>(schema: z.ZodType<T>, data: unknown, action: string): T {
   const result = schema.safeParse(data);
   if (result.success) return result.data;
-  const issues = result.error.issues
-    .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
-    .join("; ");
-  throw new NonRetriableError(`${action}: invalid event data (${issues})`);
+  throw new NonRetriableError(`${action}: invalid event data (${issuesText(result.error)})`);
 }
 
 /**
@@ -54,5 +56,42 @@ export async function loggedWrite<T extends string>(
     return outcome;
   } catch (error) {
     throw databaseFailure(action, error);
+  }
+}
+
+/**
+ * How long a step waits before it tries a refused key again: long enough
+ * for a rotation to be finished, so that ten retries cover most of an hour.
+ */
+export const AUTH_RETRY_MS = 5 * 60_000;
+
+/** Without the provider's `Retry-After`, a 429 is retried after this long. */
+export const DEFAULT_RATE_LIMIT_WAIT_MS = 10_000;
+
+/**
+ * The error Inngest should see for a provider's classified failure:
+ * `RetryAfterError` for a 429 (after its `Retry-After`) and for a refused
+ * key (after {@link AUTH_RETRY_MS}), `NonRetriableError` for a permanent
+ * refusal, the plain error (retried on Inngest's back-off) otherwise.
+ */
+export function providerFailure(
+  action: string,
+  // A provider's own kinds beyond these (Resend's `already_sent`, say) are
+  // handled before; any left are retried like a transient failure.
+  error: Error & Pick<ClassifiedFailure, "retryAfterMs"> & { readonly kind: string },
+  rateLimitWaitMs: number = DEFAULT_RATE_LIMIT_WAIT_MS,
+): Error {
+  const message = `${action}: ${error.message}`;
+  switch (error.kind) {
+    case "rate_limited":
+      return new RetryAfterError(message, error.retryAfterMs ?? rateLimitWaitMs, { cause: error });
+    case "auth":
+      return new RetryAfterError(`${message} (the key may be mid-rotation)`, AUTH_RETRY_MS, {
+        cause: error,
+      });
+    case "permanent":
+      return new NonRetriableError(message, { cause: error });
+    default:
+      return new Error(message, { cause: error });
   }
 }

@@ -15,13 +15,8 @@
  * Import it lazily: only workflow steps need it.
  */
 import { createHash } from "node:crypto";
-import {
-  errorKind,
-  type NewsletterContact,
-  type NewsletterProvider,
-  ProviderError,
-  retryAfterMs,
-} from "./provider.ts";
+import { failureKind, parseRetryAfter } from "../util/provider_failure.ts";
+import { type NewsletterContact, type NewsletterProvider, ProviderError } from "./provider.ts";
 
 /** Options for {@link createMailchimpProvider}. */
 export interface MailchimpOptions {
@@ -96,13 +91,13 @@ export function createMailchimpProvider(options: MailchimpOptions): NewsletterPr
 
   function fail(action: string, answer: Answer): never {
     const title = typeof answer.json.title === "string" ? answer.json.title : "error";
-    const kind = errorKind(answer.status);
+    const kind = failureKind(answer.status);
     throw new ProviderError(`${action}: Mailchimp answered ${answer.status} ${title}`, {
       kind,
       status: answer.status,
       // Mailchimp's 429 may come without retry-after: wait a little anyway.
       retryAfterMs: kind === "rate_limited"
-        ? retryAfterMs(answer.headers.get("retry-after")) ?? 10_000
+        ? parseRetryAfter(answer.headers.get("retry-after")) ?? 10_000
         : undefined,
     });
   }
@@ -150,9 +145,14 @@ export function createMailchimpProvider(options: MailchimpOptions): NewsletterPr
         await provider.subscribe(contact, { renewed: false });
         return "subscribed";
       }
-      // The new address is already a member ("Member Exists"): subscribe it
-      // as it is, and unsubscribe the old one, which Mailchimp keeps.
-      if (answer.status === 400 && /exists/i.test(String(answer.json.title ?? ""))) {
+      // Mailchimp refuses (400) to move a member onto an address that is
+      // already a member. Rather than read its error's wording, ask whether
+      // the new address is a member: if so, subscribe it as it is, and
+      // unsubscribe the old one, which Mailchimp keeps.
+      if (
+        answer.status === 400 &&
+        ok((await call("GET", member(contact.email), undefined, action)).status)
+      ) {
         await provider.subscribe(contact, { renewed: false });
         await provider.unsubscribe(from);
         return "subscribed";

@@ -22,7 +22,7 @@
  * retry-after (RetryAfterError), other transient failures retry on
  * Inngest's schedule, and a refusal that no retry can fix is final.
  */
-import { type Inngest, NonRetriableError, RetryAfterError } from "inngest";
+import type { Inngest } from "inngest";
 import { z } from "zod";
 import { clerkDeletedUserSchema, clerkUserSchema } from "../clerk/schemas.ts";
 import { userCreated, userDeleted, userUpdated } from "../inngest/events.ts";
@@ -32,7 +32,7 @@ import { ProviderError } from "./provider.ts";
 import type { ConsentEvent, NewsletterStore } from "./store.ts";
 import { primaryEmail } from "../clerk/primary_email.ts";
 import { errorFields, type Logger } from "../util/log.ts";
-import { databaseFailure, parseInput } from "../inngest/step_errors.ts";
+import { databaseFailure, parseInput, providerFailure } from "../inngest/step_errors.ts";
 
 /** The function ids. */
 export const NEWSLETTER_FUNCTION_ID = "newsletter-subscription";
@@ -227,19 +227,12 @@ async function callProvider<T>(
         cause: error,
       });
     }
-    if (error.kind === "rate_limited") {
-      const delayMs = error.retryAfterMs ?? 10_000;
-      deps.logger.warn("Newsletter provider rate limited; will retry", {
-        ...fields,
-        retry_after_ms: delayMs,
-      });
-      throw new RetryAfterError(`${action}: rate limited`, delayMs, { cause: error });
-    }
     if (error.kind === "permanent") {
       deps.logger.error("Newsletter provider refused the call", fields);
-      throw new NonRetriableError(`${action}: ${error.message}`, { cause: error });
-    }
-    deps.logger.warn("Newsletter provider call failed; will retry", fields);
-    throw new Error(`${action}: ${error.message}`, { cause: error });
+    } else {deps.logger.warn("Newsletter provider call failed; will retry", {
+        ...fields,
+        kind: error.kind,
+      });}
+    throw providerFailure(action, error);
   }
 }

@@ -5,6 +5,7 @@
  * Every method is idempotent: the workflow calls each in its own step, and
  * Inngest retries a step whose call failed, or whose answer was lost.
  */
+import type { ClassifiedFailure, FailureKind } from "../util/provider_failure.ts";
 
 /** A subscriber as the provider stores them. */
 export interface NewsletterContact {
@@ -40,19 +41,16 @@ export interface NewsletterProvider {
   remove(email: string): Promise<"removed" | "not_found">;
 }
 
-/** Why a provider call failed, which decides the retry. */
-export type ProviderErrorKind = "rate_limited" | "transient" | "permanent";
-
-/** A failed provider call. Never carries the address. */
-export class ProviderError extends Error {
-  readonly kind: ProviderErrorKind;
+/** A failed provider call, classified (`../util/provider_failure.ts`). Never carries the address. */
+export class ProviderError extends Error implements ClassifiedFailure {
+  readonly kind: FailureKind;
   readonly status: number | null;
   /** The provider's `retry-after`, for a 429. */
   readonly retryAfterMs?: number;
 
   constructor(
     message: string,
-    options: { kind: ProviderErrorKind; status: number | null; retryAfterMs?: number },
+    options: { kind: FailureKind; status: number | null; retryAfterMs?: number },
   ) {
     super(message);
     this.name = "ProviderError";
@@ -60,22 +58,4 @@ export class ProviderError extends Error {
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
   }
-}
-
-/** The kind of a failed HTTP answer: 429 waits, 401/403/408/409 and 5xx retry, other 4xx do not. */
-export function errorKind(status: number | null): ProviderErrorKind {
-  if (status === 429) return "rate_limited";
-  if (status === null || status >= 500) return "transient";
-  // A revoked key is fixed by configuration, after which a retry succeeds.
-  if ([401, 403, 408, 409].includes(status)) return "transient";
-  return "permanent";
-}
-
-/** A `retry-after` header (seconds or an HTTP date) in milliseconds. */
-export function retryAfterMs(header: string | null | undefined): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }

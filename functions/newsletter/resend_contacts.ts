@@ -9,7 +9,8 @@
  * need it.
  */
 import { Resend } from "resend";
-import { errorKind, type NewsletterProvider, ProviderError, retryAfterMs } from "./provider.ts";
+import { failureKind, parseRetryAfter } from "../util/provider_failure.ts";
+import { type NewsletterProvider, ProviderError } from "./provider.ts";
 
 /** Options for {@link createResendContactsProvider}. */
 export interface ResendContactsOptions {
@@ -42,14 +43,14 @@ export function createResendContactsProvider(options: ResendContactsOptions): Ne
     if (!answer.error) return answer.data as T;
     const status = answer.error.statusCode ?? null;
     if (allow404 && status === 404) return "not_found";
-    const kind = errorKind(status);
+    const kind = failureKind(status);
     throw new ProviderError(
       `${action}: Resend answered ${status ?? "nothing"} ${answer.error.name ?? "error"}`,
       {
         kind,
         status,
         retryAfterMs: kind === "rate_limited"
-          ? retryAfterMs(answer.headers?.["retry-after"]) ?? 1_000
+          ? parseRetryAfter(answer.headers?.["retry-after"]) ?? 1_000
           : undefined,
       },
     );

@@ -26,8 +26,13 @@ import {
   toMembershipRow,
   toOrganizationRow,
 } from "./rows.ts";
-import { transient, why } from "../clerk/backend_api.ts";
-import { applyPagesFrom, inFlight, type SyncProgress } from "../clerk/paged_sync.ts";
+import {
+  applyPagesFrom,
+  inFlight,
+  type SyncProgress,
+  transient,
+  why,
+} from "../clerk/paged_sync.ts";
 
 /** What every organization step of one run works with. */
 export interface OrganizationsReconcileContext {

@@ -2,9 +2,10 @@
  * The Stripe requests this app makes, as an interface the workflows call,
  * and the one error type they get back. The implementation
  * (`stripe_sdk.ts`, over the official `stripe` package) is loaded with
- * `import()` when a Stripe step first runs (see `stripe_trial.ts`), so that
+ * `import()` when a Stripe step first runs (see `feature.ts`), so that
  * neither the webhook path nor the cold start loads the SDK.
  */
+import type { FailureKind } from "../util/provider_failure.ts";
 
 /** A customer as created: `email`, `name` and `metadata[clerk_user_id]`. */
 export interface CustomerFields {
@@ -44,14 +45,10 @@ export interface StripeBilling {
 
 /** How a failed Stripe request should be retried. */
 export type StripeFailureKind =
-  /** 429: retry after a pause. */
-  | "rate_limited"
-  /** The same key came with other parameters (400 idempotency_error). */
-  | "idempotency"
-  /** Any other 4xx: the same request will fail again. */
-  | "permanent"
-  /** 5xx, a lost connection or a timeout: retry. */
-  | "transient";
+  /** A provider failure's kind (`../util/provider_failure.ts`); 401 and 403 wait out a key rotation. */
+  | FailureKind
+  /** The same key came with other parameters (400 idempotency_error): it never passes. */
+  | "idempotency";
 
 /**
  * A failed Stripe request. The message names the request, the status and
@@ -61,8 +58,8 @@ export type StripeFailureKind =
 export class StripeFailure extends Error {
   readonly kind: StripeFailureKind;
   readonly status: number | undefined;
-  /** Stripe's `retry-after`, in seconds, when it sent one. */
-  readonly retryAfterSeconds: number | undefined;
+  /** Stripe's `retry-after`, in ms, when it sent one. */
+  readonly retryAfterMs: number | undefined;
 
   constructor(
     action: string,
@@ -71,7 +68,7 @@ export class StripeFailure extends Error {
       status?: number;
       type?: string;
       code?: string;
-      retryAfterSeconds?: number;
+      retryAfterMs?: number;
     },
   ) {
     const what = [detail.type, detail.code].filter(Boolean).join(" ");
@@ -83,7 +80,7 @@ export class StripeFailure extends Error {
     this.name = "StripeFailure";
     this.kind = detail.kind;
     this.status = detail.status;
-    this.retryAfterSeconds = detail.retryAfterSeconds;
+    this.retryAfterMs = detail.retryAfterMs;
   }
 }
 

@@ -13,6 +13,7 @@
 // Node types with @types/node for the whole type check (stripe_types.d.ts).
 // @ts-types="./stripe_types.d.ts"
 import Stripe from "stripe";
+import { failureKind, parseRetryAfter } from "../util/provider_failure.ts";
 import type { StripeSettings } from "../settings/stripe.ts";
 import {
   type CreatedTrial,
@@ -118,18 +119,14 @@ function isMissing(error: unknown): boolean {
 function toFailure(action: string, error: unknown): StripeFailure {
   const e = (error ?? {}) as SdkError;
   const status = typeof e.statusCode === "number" ? e.statusCode : undefined;
-  const retryAfter = Number(e.headers?.["retry-after"]);
-  let kind: StripeFailureKind = "transient";
-  if (status === 429 || e.code === "rate_limit") kind = "rate_limited";
+  let kind: StripeFailureKind = failureKind(status);
+  if (e.code === "rate_limit") kind = "rate_limited";
   else if (e.rawType === "idempotency_error") kind = "idempotency";
-  else if (status !== undefined && status >= 400 && status < 500 && status !== 409) {
-    kind = "permanent";
-  }
   return new StripeFailure(action, {
     kind,
     status,
     type: e.rawType ?? e.type,
     code: e.code,
-    retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined,
+    retryAfterMs: parseRetryAfter(e.headers?.["retry-after"]),
   });
 }

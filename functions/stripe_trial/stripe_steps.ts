@@ -4,13 +4,13 @@
  * database call is retried. The ordering argument is in
  * `functions/stripe_trial/ARCHITECTURE.md`.
  */
-import { NonRetriableError, RetryAfterError } from "inngest";
+import { NonRetriableError } from "inngest";
 import type { BillingStore } from "./billing_store.ts";
 import { type StripeBilling, StripeFailure } from "./stripe_client.ts";
 import type { ClerkUser } from "../clerk/schemas.ts";
 import { DatabaseError } from "../database/rpc.ts";
 import type { LogFields, Logger } from "../util/log.ts";
-import { databaseFailure } from "../inngest/step_errors.ts";
+import { databaseFailure, providerFailure } from "../inngest/step_errors.ts";
 
 /** Dependencies of the Stripe functions, resolved when a step needs them. */
 export interface StripeWorkflowDeps {
@@ -54,10 +54,11 @@ const RATE_LIMIT_PAUSE_MS = 2_000;
 
 /**
  * Runs a step's work and logs its outcome under `message`, or throws the
- * error Inngest should see: `RetryAfterError` for Stripe's 429,
- * `NonRetriableError` for a request that cannot pass (a 4xx, or a key
- * reused with other parameters) and for a permanent database error, and the
- * error itself otherwise, so that Inngest retries.
+ * error Inngest should see (`providerFailure`): `RetryAfterError` for
+ * Stripe's 429 and for a refused key (it may be mid-rotation: a 401 must not
+ * drop a trial), `NonRetriableError` for a request that cannot pass (a
+ * 4xx, or a key reused with other parameters) and for a permanent database
+ * error, and the error itself otherwise, so that Inngest retries.
  */
 export async function stripeStep<T extends { outcome: string }>(
   logger: Logger,
@@ -82,17 +83,11 @@ export async function stripeStep<T extends { outcome: string }>(
 
 function stepFailure(action: string, error: unknown): Error {
   if (error instanceof StripeFailure) {
-    const message = `${action}: ${error.message}`;
-    if (error.kind === "rate_limited") {
-      const delayMs = error.retryAfterSeconds !== undefined
-        ? error.retryAfterSeconds * 1000
-        : RATE_LIMIT_PAUSE_MS;
-      return new RetryAfterError(message, delayMs, { cause: error });
+    // A key reused with other parameters never passes, whatever the wait.
+    if (error.kind === "idempotency") {
+      return new NonRetriableError(`${action}: ${error.message}`, { cause: error });
     }
-    if (error.kind === "permanent" || error.kind === "idempotency") {
-      return new NonRetriableError(message, { cause: error });
-    }
-    return new Error(message, { cause: error });
+    return providerFailure(action, error, RATE_LIMIT_PAUSE_MS);
   }
   if (error instanceof DatabaseError) return databaseFailure(action, error);
   return error instanceof Error ? error : new Error(`${action}: ${String(error)}`);

@@ -14,8 +14,13 @@ import type { ClerkBackendApi } from "../clerk/backend_api.ts";
 import type { Logger } from "../util/log.ts";
 import type { UsersReconcileStore } from "./reconcile_store.ts";
 import { toUserRow, type UserRow } from "./user_row.ts";
-import { transient, why } from "../clerk/backend_api.ts";
-import { applyPagesFrom, inFlight, type SyncProgress } from "../clerk/paged_sync.ts";
+import {
+  applyPagesFrom,
+  inFlight,
+  type SyncProgress,
+  transient,
+  why,
+} from "../clerk/paged_sync.ts";
 
 export type { SyncProgress } from "../clerk/paged_sync.ts";
 

@@ -98,6 +98,8 @@ export interface DriveOptions {
   readonly signedAt?: Date;
   /** Wait before retry number `attempt` (Inngest backs off). Default: none. */
   readonly retryDelayMs?: (attempt: number) => number;
+  /** Told of each failed attempt that will be retried, with the SDK's `retry-after` (or null). */
+  readonly onRetry?: (retryAfter: string | null) => void;
   /** Called when the SDK asks for a sleep; the run resumes when it returns. */
   readonly onSleep?: (op: Op) => void | Promise<void>;
   /** Longest wait for one answer of the serve route. Default 30 s. */
@@ -195,6 +197,7 @@ export async function driveRun(options: DriveOptions): Promise<RunOutcome> {
       if (res.headers.get("x-inngest-no-retry") === "true" || ++attempt >= maxAttempts) {
         throw new Error(`Run failed with ${res.status}: ${JSON.stringify(body)}`);
       }
+      options.onRetry?.(res.headers.get("retry-after"));
       await backOff();
       continue;
     }
@@ -215,6 +218,7 @@ export async function driveRun(options: DriveOptions): Promise<RunOutcome> {
         if (op.op === "StepFailed" || ++attempt >= maxAttempts) {
           throw new Error(`Step ${op.displayName ?? op.id} failed: ${JSON.stringify(op.error)}`);
         }
+        options.onRetry?.(res.headers.get("retry-after"));
         await backOff();
       } else {
         throw new Error(`Unexpected op ${op.op}`);
