@@ -12,6 +12,7 @@ import { clerkPayload, type FixtureType, newMessageId, signedRequest } from "./s
 import { captureLogs, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
 import { startEventApi } from "./support/event_api.ts";
 import { driveRun, type RunEvent } from "./support/inngest_cloud.ts";
+import { readRegistration } from "./support/inngest_registration.ts";
 import { withPostgrest } from "./support/postgrest.ts";
 import { liveMemberships, newId, readMembership, readOrg } from "./support/organizations.ts";
 
@@ -263,15 +264,20 @@ Deno.test("sync-organization-membership-from-clerk mirrors memberships", async (
   });
 });
 
-Deno.test("the organization workflows run one at a time per organization and per member", () => {
+Deno.test("the organization workflows run one at a time per organization and per member", async () => {
+  // What Inngest is told: the registration the serve route gives a sync.
   const app = createApp(testEnv(), { logger: captureLogs().logger });
-  const opts = (id: string) =>
-    fn(app, id).opts as unknown as { concurrency: unknown; retries: number };
-  assert.deepEqual(opts(SYNC_ORG).concurrency, { key: "event.data.id", limit: 1 });
-  assert.deepEqual(opts(SYNC_MEMBERSHIP).concurrency, {
+  const registered = await readRegistration({ handler: app.handler, signingKey: TEST_SIGNING_KEY });
+  const config = (id: string) => {
+    const found = registered.get(id);
+    assert.ok(found, `${id} is registered`);
+    return found;
+  };
+  assert.deepEqual(config(SYNC_ORG).concurrency, [{ key: "event.data.id", limit: 1 }]);
+  assert.deepEqual(config(SYNC_MEMBERSHIP).concurrency, [{
     key: "event.data.public_user_data.user_id",
     limit: 1,
-  });
-  assert.equal(opts(SYNC_ORG).retries, 10);
-  assert.equal(opts(SYNC_MEMBERSHIP).retries, 10);
+  }]);
+  assert.equal(config(SYNC_ORG).retries, 10);
+  assert.equal(config(SYNC_MEMBERSHIP).retries, 10);
 });
