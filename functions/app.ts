@@ -113,7 +113,8 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     })
     : undefined;
   const services = createServices(settings, options.fetch, options.clerkBudgetClock);
-  const context: FeatureContext = { settings, services, logger, fetch: options.fetch, inngest };
+  const { fetch } = options;
+  const context: FeatureContext = { settings, env, services, logger, fetch, inngest };
   const composed = compose(features(context, options), settings, inngest);
 
   const { readiness, inngestUnreachableHint } = createAppReadiness({

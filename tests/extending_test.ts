@@ -1,9 +1,11 @@
 /**
  * docs/extending.md cannot rot: its code blocks are the files of
- * docs/examples/, and its worked example runs. The page's change to
- * `functions/app.ts` is applied, as written, to a fresh copy of the
- * repository, and the example's own test runs there with the project's
- * Inngest engine.
+ * docs/examples/provision_account/, and its worked example runs. In a fresh
+ * copy of the repository the test does what the page says: the folder goes
+ * to functions/provision_account/ with its imports rewritten, the page's
+ * change to `functions/app.ts` is applied as written (or left alone where a
+ * reader who followed the page already made it), and the example's own test
+ * runs there with the project's Inngest engine.
  */
 import assert from "node:assert/strict";
 import { freshCopy } from "./support/fresh_copy.ts";
@@ -24,7 +26,8 @@ function markedBlocks(kind: "include" | "patch"): Map<string, string> {
 /**
  * Applies a diff block to `text`: each context line (` ` then the line) must
  * occur exactly once, and the `+` lines after it are inserted below it, in
- * order. `@@ … @@` lines only separate the places.
+ * order, unless they are there already (the change was made before).
+ * `@@ … @@` lines only separate the places.
  */
 export function applyPatch(text: string, diff: string): string {
   const lines = text.split("\n");
@@ -34,7 +37,8 @@ export function applyPatch(text: string, diff: string): string {
     if (line.startsWith("@@")) continue;
     if (line.startsWith("+")) {
       assert.ok(at >= 0, `an added line needs a context line above it: ${line}`);
-      lines.splice(at + 1 + inserted++, 0, line.slice(1));
+      const position = at + 1 + inserted++;
+      if (lines[position] !== line.slice(1)) lines.splice(position, 0, line.slice(1));
     } else if (line.startsWith(" ")) {
       const context = line.slice(1);
       const found = lines.flatMap((l, i) => l === context ? [i] : []);
@@ -48,33 +52,60 @@ export function applyPatch(text: string, diff: string): string {
   return lines.join("\n");
 }
 
+const EXAMPLE = "docs/examples/provision_account";
+
 Deno.test("docs/extending.md shows the files of docs/examples/ as they are", async () => {
   const included = markedBlocks("include");
   assert.deepEqual([...included.keys()].sort(), [
-    "docs/examples/provision_account.ts",
-    "docs/examples/provision_account_test.ts",
+    `${EXAMPLE}/feature.ts`,
+    `${EXAMPLE}/provision_account.ts`,
+    `${EXAMPLE}/provision_account_test.ts`,
   ]);
   for (const [path, block] of included) {
     assert.equal(block, await Deno.readTextFile(`${REPO_ROOT}/${path}`), `${PAGE} shows ${path}`);
   }
 });
 
-Deno.test("the patch reader inserts below each context line, and refuses a missing one", () => {
-  assert.equal(applyPatch("a\nb\nc", " a\n+x\n+y\n@@ @@\n c\n+z"), "a\nx\ny\nb\nc\nz");
+Deno.test("the patch reader inserts below each context line, once, and refuses a missing one", () => {
+  const patch = " a\n+x\n+y\n@@ @@\n c\n+z";
+  assert.equal(applyPatch("a\nb\nc", patch), "a\nx\ny\nb\nc\nz");
+  assert.equal(
+    applyPatch(applyPatch("a\nb\nc", patch), patch),
+    "a\nx\ny\nb\nc\nz",
+    "applied twice",
+  );
   assert.throws(() => applyPatch("a\nb", " q\n+x"), /the context line occurs once: q/);
 });
+
+/** A file of the example as it is in a reader's project: imports from its new place. */
+function asInProject(source: string): string {
+  return source.replaceAll('"../../../functions/', '"../').replaceAll(
+    '"../../../tests/support/',
+    '"./support/',
+  );
+}
 
 Deno.test("the worked example of docs/extending.md runs, registered as the page says", async () => {
   const patches = markedBlocks("patch");
   assert.deepEqual([...patches.keys()], ["functions/app.ts"]);
   const dir = await freshCopy("clerk-events-extending-");
   try {
+    // Step 1 and 2: the folder in functions/, its imports from there.
+    await Deno.mkdir(`${dir}/functions/provision_account`, { recursive: true });
+    for (const file of ["feature.ts", "provision_account.ts"]) {
+      const source = await Deno.readTextFile(`${REPO_ROOT}/${EXAMPLE}/${file}`);
+      await Deno.writeTextFile(`${dir}/functions/provision_account/${file}`, asInProject(source));
+    }
+    // Step 3: one line in the list (left alone if the reader made it already).
     const app = `${dir}/functions/app.ts`;
     await Deno.writeTextFile(
       app,
       applyPatch(await Deno.readTextFile(app), patches.get("functions/app.ts")!),
     );
-    const test = "docs/examples/provision_account_test.ts";
+    // Step 4: the test, in tests/.
+    const test = "tests/provision_account_test.ts";
+    const source = await Deno.readTextFile(`${REPO_ROOT}/${EXAMPLE}/provision_account_test.ts`);
+    await Deno.writeTextFile(`${dir}/${test}`, asInProject(source));
     const run = await new Deno.Command(Deno.execPath(), {
       args: ["test", "--allow-all", "--no-prompt", test],
       cwd: dir,
@@ -85,9 +116,9 @@ Deno.test("the worked example of docs/extending.md runs, registered as the page 
       signal: AbortSignal.timeout(480_000), // type-checking the copy is most of it
     }).output();
     const output = new TextDecoder().decode(run.stdout) + new TextDecoder().decode(run.stderr);
-    assert.equal(run.code, 0, `${test} in a copy with the page's change:\n${output}`);
+    assert.equal(run.code, 0, `${test} in a copy that followed the page:\n${output}`);
     assert.match(output, /provision-account creates one account per new user \.\.\. ok/);
-    assert.match(output, /ok \| 1 passed \(3 steps\)/);
+    assert.match(output, /ok \| 1 passed \(4 steps\)/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

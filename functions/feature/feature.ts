@@ -19,7 +19,7 @@
  */
 import type { Inngest, InngestFunction } from "inngest";
 import type { z } from "zod";
-import type { Settings } from "../settings.ts";
+import type { Env, Settings } from "../settings.ts";
 import type { Logger } from "../util/log.ts";
 import type { Services } from "./services.ts";
 
@@ -31,7 +31,13 @@ export type SettingsName = Exclude<keyof Settings, "presence">;
 
 /** What every feature factory is given. */
 export interface FeatureContext {
+  /** Every settings group, parsed once at start-up. */
   readonly settings: Settings;
+  /**
+   * The environment the settings were parsed from, for a feature that
+   * parses a group of its own (see docs/extending.md); never read it raw.
+   */
+  readonly env: Env;
   /** The clients and stores several features share, each built on first use. */
   readonly services: Services;
   readonly logger: Logger;

@@ -4,14 +4,17 @@
  * `clerk/user.created` and runs every function that it triggers through the
  * real `/inngest` route, under each one's own flow control, on a simulated
  * clock. The accounts service is a stand-in that records every request.
+ *
+ * In your project it is `tests/provision_account_test.ts`, and its imports
+ * start with `./support/` instead of `../../../tests/support/`.
  */
 import assert from "node:assert/strict";
-import { appAt } from "../../tests/support/app.ts";
-import { clerkPayload, newMessageId, newUserId } from "../../tests/support/clerk.ts";
-import { TEST_SIGNING_KEY } from "../../tests/support/env.ts";
-import type { RunEvent } from "../../tests/support/inngest_cloud.ts";
-import { startInngestEngine } from "../../tests/support/inngest_engine.ts";
-import { withPostgrest } from "../../tests/support/postgrest.ts";
+import { appAt } from "../../../tests/support/app.ts";
+import { clerkPayload, newMessageId, newUserId } from "../../../tests/support/clerk.ts";
+import { healthDetailsRequest, TEST_SIGNING_KEY } from "../../../tests/support/env.ts";
+import type { RunEvent } from "../../../tests/support/inngest_cloud.ts";
+import { startInngestEngine } from "../../../tests/support/inngest_engine.ts";
+import { withPostgrest } from "../../../tests/support/postgrest.ts";
 
 /** An accounts service that answers 500 to its first `failures` requests, then 201. */
 function startAccountsService(failures: number) {
@@ -55,6 +58,18 @@ Deno.test("provision-account creates one account per new user", async (t) => {
       await t.step("it is served beside the project's own functions", () => {
         assert.ok(engine.functions.has("provision-account"), "provision-account is registered");
         assert.ok(engine.functions.has("sync-user-from-clerk"));
+      });
+
+      await t.step("/health names it on, and off without its setting", async () => {
+        const health = async (env: Record<string, string | undefined>) => {
+          const res = await appAt(postgrest, env).handler(healthDetailsRequest());
+          return (await res.json()).optional_features.provision_account;
+        };
+        assert.equal(await health({ ACCOUNTS_API_URL: accounts.url }), "on");
+        assert.equal(
+          await health({ ACCOUNTS_API_URL: undefined }),
+          "off: ACCOUNTS_API_URL is not set",
+        );
       });
 
       await t.step("a failing service is retried with the same key: one account", async () => {

@@ -3,20 +3,21 @@
  * in your product's accounts service (`POST <ACCOUNTS_API_URL>/accounts`), once
  * per user, however often Clerk, Svix or Inngest deliver or retry the event.
  *
- * The worked example of docs/extending.md. It lives here, outside
- * `functions/`, so that it is never deployed; a copy of it in your project
- * goes in `functions/workflows/`.
+ * The worked example of docs/extending.md. In your project this folder is
+ * `functions/provision_account/`, and its imports start with `../` instead of
+ * `../../../functions/`.
  */
-import { type Inngest, NonRetriableError, RetryAfterError } from "inngest";
-import { clerkUserSchema } from "../../functions/clerk/schemas.ts";
-import { userCreated } from "../../functions/inngest/events.ts";
-import type { Logger } from "../../functions/util/log.ts";
-import { parseInput } from "../../functions/inngest/step_errors.ts";
+import type { Inngest } from "inngest";
+import { clerkUserSchema } from "../../../functions/clerk/schemas.ts";
+import { userCreated } from "../../../functions/inngest/events.ts";
+import { parseInput, providerFailure } from "../../../functions/inngest/step_errors.ts";
+import type { Logger } from "../../../functions/util/log.ts";
+import { failureKind, parseRetryAfter } from "../../../functions/util/provider_failure.ts";
 
 /** The function id: Inngest keys runs, history and idempotency by it. */
 export const PROVISION_ACCOUNT_FUNCTION_ID = "provision-account";
 
-/** What `provision-account` needs, passed in by `functions/app.ts`. */
+/** What `provision-account` needs, passed in by its feature. */
 export interface ProvisionAccountDeps {
   /** The accounts service's base URL, e.g. `https://accounts.internal.example/`. */
   readonly accountsUrl: string;
@@ -50,17 +51,17 @@ export function createProvisionAccountFunction(client: Inngest, deps: ProvisionA
           body: JSON.stringify({ owner_clerk_user_id: user.id }),
           signal: AbortSignal.timeout(10_000),
         });
-        const action = `Cannot provision account for user "${user.id}"`;
-        if (res.status === 429) {
-          // Retry-After is in seconds; Inngest takes milliseconds.
-          const seconds = Number(res.headers.get("retry-after")) || 60;
-          throw new RetryAfterError(`${action}: rate limited`, seconds * 1000);
+        if (!res.ok) {
+          await res.body?.cancel();
+          // The project's one reading of a failure: a 429 waits for
+          // Retry-After, a refused key waits out a rotation, another 4xx is
+          // final, the rest is retried on Inngest's back-off.
+          const failure = Object.assign(new Error(`the accounts service answered ${res.status}`), {
+            kind: failureKind(res.status),
+            retryAfterMs: parseRetryAfter(res.headers.get("retry-after")),
+          });
+          throw providerFailure(`Cannot provision account for user "${user.id}"`, failure);
         }
-        if (res.status >= 400 && res.status < 500) {
-          // A refusal will not change on a retry.
-          throw new NonRetriableError(`${action}: the accounts service answered ${res.status}`);
-        }
-        if (!res.ok) throw new Error(`${action}: the accounts service answered ${res.status}`);
         const { id } = await res.json() as { id: string };
         return id;
       });
