@@ -13,15 +13,13 @@
  * answers 503, naming the problems, while those are invalid, so that Svix
  * and Inngest retry and nothing is lost while the secret is being fixed.
  */
-import type { Inngest, InngestFunction } from "inngest";
-import { compose, type RouteInfo } from "./app/compose.ts";
+import { compose } from "./app/compose.ts";
 import { coreRoutes, routeTable } from "./app/core_routes.ts";
 import { createAppReadiness, databaseCheck } from "./app/readiness.ts";
 import { createServices } from "./app/services.ts";
-import type { BudgetClock } from "./clerk/request_budget.ts";
+import type { App, AppOptions } from "./app/types.ts";
 import { deliverabilityFeature } from "./deliverability/feature.ts";
 import type { Feature, FeatureContext } from "./feature/feature.ts";
-import type { Readiness } from "./health/readiness.ts";
 import { errorResponse, HttpError } from "./http/http_error.ts";
 import { matchRoute, pathOf } from "./http/routes.ts";
 import { createInngestClient } from "./inngest/client.ts";
@@ -29,46 +27,13 @@ import { newsletterFeature } from "./newsletter/feature.ts";
 import { onboardingFeature } from "./onboarding/feature.ts";
 import { organizationsFeature } from "./organizations/feature.ts";
 import { reconcileFeature } from "./reconcile/feature.ts";
-import { allProblems, type Env, parseSettings, type Settings } from "./settings.ts";
+import { allProblems, type Env, parseSettings } from "./settings.ts";
 import { devModeRefusal } from "./settings/deployment.ts";
 import { stripeTrialFeature } from "./stripe_trial/feature.ts";
 import { usersFeature } from "./users/feature.ts";
-import { createLogger, errorFields, type Logger } from "./util/log.ts";
+import { createLogger, errorFields } from "./util/log.ts";
 
-/** Options for {@link createApp}; all optional, for tests and benchmarks. */
-export interface AppOptions {
-  readonly logger?: Logger;
-  /** Used for every outgoing request (Inngest, Supabase, the providers). */
-  readonly fetch?: typeof fetch;
-  /** Keeps work alive after a response, e.g. `EdgeRuntime.waitUntil`. */
-  readonly waitUntil?: (promise: Promise<unknown>) => void;
-  readonly maxBodyBytes?: number;
-  readonly sendDeadlineMs?: number;
-  readonly inngestRequestTimeoutMs?: number;
-  /** This function's /inngest URL as the Dev Server should call it (dev mode hints). */
-  readonly devServeUrl?: string;
-  /** The Clerk request budget's time and timers (tests). */
-  readonly clerkBudgetClock?: BudgetClock;
-  /** Sizes of the reconcile workflow's pages and steps (default 500, 10 and 25). */
-  readonly reconcile?: {
-    readonly pageSize?: number;
-    readonly pagesPerStep?: number;
-    readonly confirmBatchSize?: number;
-  };
-}
-
-/** The built app. */
-export interface App {
-  readonly handler: (req: Request) => Promise<Response>;
-  readonly settings: Settings;
-  /** Absent while the Inngest settings are invalid. */
-  readonly inngest?: Inngest;
-  readonly functions: readonly InngestFunction.Any[];
-  /** Every route, for the route index and the dev banner. */
-  readonly routes: readonly RouteInfo[];
-  /** What `/health` reports, for the dev banner; checks are cached. */
-  readonly readiness: () => Promise<Readiness>;
-}
+export type { App, AppOptions };
 
 /** The features, in the order their functions and routes are listed. */
 function features(context: FeatureContext, options: AppOptions): Feature[] {
