@@ -10,11 +10,7 @@
  * messages.
  */
 import { type Env, optional, type SettingsGroup } from "./settings/_schema.ts";
-import {
-  CLERK_API_SETTING_NAMES,
-  type ClerkApiSettings,
-  parseClerkApi,
-} from "./settings/clerk_api.ts";
+import { CLERK_API_SETTING_NAMES, parseClerkApi } from "./settings/clerk_api.ts";
 import { DATABASE_SETTING_NAMES, parseDatabaseSettings } from "./settings/database.ts";
 import type { DatabaseSettings } from "./settings/database.ts";
 import { EMAIL_SETTING_NAMES, type EmailSettings, parseEmailSettings } from "./settings/email.ts";
@@ -22,32 +18,17 @@ import {
   EMAIL_COMPLIANCE_SETTING_NAMES,
   parseResendWebhookSettings,
   parseUnsubscribeSettings,
-  type ResendWebhookSettings,
-  type UnsubscribeSettings,
 } from "./settings/email_compliance.ts";
 import { EMAIL_COPY_SETTING_NAMES } from "./settings/email_copy.ts";
-import { HEALTH_SETTING_NAMES, type HealthSettings, parseHealth } from "./settings/health.ts";
+import { HEALTH_SETTING_NAMES, parseHealth } from "./settings/health.ts";
 import {
   INNGEST_SETTING_NAMES,
   type InngestSettings,
   parseInngestSettings,
 } from "./settings/inngest.ts";
-import {
-  parseSessionSettings,
-  SESSION_SETTING_NAMES,
-  type SessionSettings,
-} from "./settings/session.ts";
-import {
-  NEWSLETTER_SETTING_NAMES,
-  type NewsletterSettings,
-  parseNewsletterSettings,
-} from "./settings/newsletter.ts";
-import {
-  parseStripeSettings,
-  STRIPE_SETTING_NAMES,
-  type StripeSettings,
-} from "./settings/stripe.ts";
-import type { FeatureGroup } from "./settings/features.ts";
+import { parseSessionSettings, SESSION_SETTING_NAMES } from "./settings/session.ts";
+import { NEWSLETTER_SETTING_NAMES, parseNewsletterSettings } from "./settings/newsletter.ts";
+import { parseStripeSettings, STRIPE_SETTING_NAMES } from "./settings/stripe.ts";
 import {
   parseWebhookSettings,
   WEBHOOK_SETTING_NAMES,
@@ -64,23 +45,31 @@ export {
 } from "./settings/_schema.ts";
 export type { DatabaseSettings, EmailSettings, InngestSettings, WebhookSettings };
 
-/** Every group, and which variables are present (never their values). */
-export interface Settings {
-  readonly webhook: SettingsGroup<WebhookSettings>;
-  readonly inngest: SettingsGroup<InngestSettings>;
-  readonly database: SettingsGroup<DatabaseSettings>;
-  readonly email: SettingsGroup<EmailSettings>;
-  readonly unsubscribe: SettingsGroup<UnsubscribeSettings>;
-  readonly resendWebhook: SettingsGroup<ResendWebhookSettings>;
-  readonly health: SettingsGroup<HealthSettings>;
-  readonly clerkApi: SettingsGroup<ClerkApiSettings>;
-  readonly session: SettingsGroup<SessionSettings>;
-  /** Optional: `undefined` while the newsletter is off. */
-  readonly newsletter: FeatureGroup<NewsletterSettings>;
+/**
+ * Every group's parser, by the group's name: the one list to extend when a
+ * feature needs a group of its own (and its variables in
+ * {@link SETTING_NAMES}, where `.env.example` lists them).
+ */
+const GROUPS = {
+  webhook: parseWebhookSettings,
+  inngest: parseInngestSettings,
+  database: parseDatabaseSettings,
+  email: parseEmailSettings,
+  unsubscribe: parseUnsubscribeSettings,
+  resendWebhook: parseResendWebhookSettings,
+  health: parseHealth,
+  clerkApi: parseClerkApi,
+  session: parseSessionSettings,
+  /** The newsletter: an optional feature, `undefined` while off. */
+  newsletter: parseNewsletterSettings,
   /** The Stripe trial: an optional feature, `undefined` while off. */
-  readonly stripe: FeatureGroup<StripeSettings>;
-  readonly presence: Readonly<Record<string, "present" | "missing">>;
-}
+  stripe: parseStripeSettings,
+} as const;
+
+/** Every group, and which variables are present (never their values). */
+export type Settings =
+  & { readonly [Name in keyof typeof GROUPS]: ReturnType<(typeof GROUPS)[Name]> }
+  & { readonly presence: Readonly<Record<string, "present" | "missing">> };
 
 /** Every variable this app reads, in the order `.env.example` lists them. */
 export const SETTING_NAMES = [
@@ -97,25 +86,15 @@ export const SETTING_NAMES = [
   ...STRIPE_SETTING_NAMES,
 ] as const;
 
-/** Parses every group of settings from `env`. Never throws. */
+/** Parses every group of settings from `env`, each on its own. Never throws. */
 export function parseSettings(env: Env): Settings {
   const presence = Object.fromEntries(
     SETTING_NAMES.map((name) => [name, optional(env[name]) ? "present" : "missing"] as const),
   );
-  return {
-    webhook: parseWebhookSettings(env),
-    inngest: parseInngestSettings(env),
-    database: parseDatabaseSettings(env),
-    email: parseEmailSettings(env),
-    unsubscribe: parseUnsubscribeSettings(env),
-    resendWebhook: parseResendWebhookSettings(env),
-    health: parseHealth(env),
-    clerkApi: parseClerkApi(env),
-    session: parseSessionSettings(env),
-    newsletter: parseNewsletterSettings(env),
-    stripe: parseStripeSettings(env),
-    presence,
-  };
+  const groups = Object.fromEntries(
+    Object.entries(GROUPS).map(([name, parse]) => [name, parse(env)]),
+  );
+  return { ...groups, presence } as Settings;
 }
 
 /**
