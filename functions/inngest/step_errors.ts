@@ -35,27 +35,30 @@ export function databaseFailure(action: string, error: unknown): Error {
 }
 
 /**
- * Runs one database write of a workflow step: logs its outcome and duration
- * under `message`, or throws {@link databaseFailure} with `action`.
+ * Runs the work of one workflow step: logs its outcome (the string it
+ * returns, or its `outcome`) and duration under `message`, or throws what
+ * `failure` makes of the error with `action` (default
+ * {@link databaseFailure}: the step is one database write).
  */
-export async function loggedWrite<T extends string>(
+export async function loggedWrite<T extends string | { readonly outcome: string }>(
   logger: Logger,
   message: string,
   fields: LogFields,
   action: string,
   write: () => Promise<T>,
+  failure: (action: string, error: unknown) => Error = databaseFailure,
 ): Promise<T> {
   const started = performance.now();
   try {
-    const outcome = await write();
+    const result = await write();
     logger.info(message, {
       ...fields,
-      outcome,
+      outcome: typeof result === "string" ? result : result.outcome,
       duration_ms: Math.round(performance.now() - started),
     });
-    return outcome;
+    return result;
   } catch (error) {
-    throw databaseFailure(action, error);
+    throw failure(action, error);
   }
 }
 

@@ -10,7 +10,7 @@ import { type StripeBilling, StripeFailure } from "./stripe_client.ts";
 import type { ClerkUser } from "../clerk/schemas.ts";
 import { DatabaseError } from "../database/rpc.ts";
 import type { LogFields, Logger } from "../util/log.ts";
-import { databaseFailure, providerFailure } from "../inngest/step_errors.ts";
+import { databaseFailure, loggedWrite, providerFailure } from "../inngest/step_errors.ts";
 
 /** Dependencies of the Stripe functions, resolved when a step needs them. */
 export interface StripeWorkflowDeps {
@@ -60,25 +60,14 @@ const RATE_LIMIT_PAUSE_MS = 2_000;
  * 4xx, or a key reused with other parameters) and for a permanent database
  * error, and the error itself otherwise, so that Inngest retries.
  */
-export async function stripeStep<T extends { outcome: string }>(
+export function stripeStep<T extends { outcome: string }>(
   logger: Logger,
   message: string,
   fields: LogFields,
   action: string,
   work: () => Promise<T>,
 ): Promise<T> {
-  const started = performance.now();
-  try {
-    const result = await work();
-    logger.info(message, {
-      ...fields,
-      outcome: result.outcome,
-      duration_ms: Math.round(performance.now() - started),
-    });
-    return result;
-  } catch (error) {
-    throw stepFailure(action, error);
-  }
+  return loggedWrite(logger, message, fields, action, work, stepFailure);
 }
 
 function stepFailure(action: string, error: unknown): Error {
