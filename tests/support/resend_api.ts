@@ -106,6 +106,8 @@ export interface ResendApi {
   readonly contactRequests: ContactRequest[];
   /** The fault for contacts request number `n` (1-based), if any. */
   contactFault: (n: number, req: ContactRequest) => ResendFault | undefined;
+  /** Answers one request in process, as the server would (no socket). */
+  readonly handle: (req: Request) => Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -125,9 +127,10 @@ export function startResendApi(options: ResendApiOptions = {}): ResendApi {
     contacts: new Map(),
     contactRequests: [],
     contactFault: () => undefined,
+    handle: (req) => handle(req),
     close: () => server.shutdown(),
   };
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+  const handle = async (req: Request): Promise<Response> => {
     api.requests += 1;
     const body = await req.text();
     const pathname = decodeURIComponent(new URL(req.url).pathname);
@@ -187,7 +190,8 @@ export function startResendApi(options: ResendApiOptions = {}): ResendApi {
     if (key) byKey.set(key, { body, id, at: record.at });
     delivered.push({ id, idempotencyKey: key, ...JSON.parse(body) });
     return Response.json({ id });
-  });
+  };
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handle);
   (api as { url: string }).url = `http://127.0.0.1:${server.addr.port}`;
   return api;
 }
