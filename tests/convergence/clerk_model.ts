@@ -5,9 +5,10 @@
  * and /users/me/sync read it) and becomes one webhook message, shaped like
  * Clerk's and signed at delivery time.
  *
- * Clerk's clock starts `lagMinutes` before the processing clock (the real
- * one, which the database's `now()` reads) and moves forward with each
- * change: a message is processed up to hours after Clerk stamped it. An
+ * Clerk's clock starts before the processing clock (the real one, which the
+ * database's `now()` reads), by the history's lag plus the sum of its gaps,
+ * and moves forward with each change, never past the processing clock: a
+ * message is processed up to hours after Clerk stamped it. An
  * action taken on our side (an unsubscribe) happens at processing time, so
  * Clerk's clock catches up with it: what Clerk does next comes after.
  *
@@ -119,7 +120,9 @@ export class ClerkModel {
 
   /** Applies `action` after `gapMs` on Clerk's clock; returns its messages (none if it does not apply). */
   apply(action: ClerkAction, gapMs: number): Message[] {
-    this.now += Math.max(1, gapMs);
+    // Clerk's clock never passes the processing clock: what Clerk does now
+    // cannot be stamped later than when we process it.
+    this.now = Math.max(this.now + 1, Math.min(this.now + gapMs, Date.now()));
     switch (action.do) {
       case "createUser":
         return this.#createUser(action.user, action.consent);

@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import type postgres from "postgres";
 import { divergences } from "./invariants.ts";
-import { describeHistory, type Entity, histories, type History } from "./history.ts";
+import { describeHistory, type Entity, histories, type History, type Move } from "./history.ts";
 import { play } from "./simulate.ts";
 import { type Base, createWorld, resetDatabase, withGlobalFetch } from "./world.ts";
 
@@ -46,6 +46,8 @@ export interface RunOptions {
   /** Replays one counterexample (fast-check's path) instead of exploring. */
   readonly path?: string;
   readonly maxMoves?: number;
+  /** Kinds of move left out of the histories (to look past a known divergence). */
+  readonly without?: readonly Move["m"][];
   /** Called after each history played, shrinking included. */
   readonly onHistory?: (played: number, divergent: boolean) => void;
 }
@@ -74,7 +76,7 @@ export async function runEntity(base: Base, options: RunOptions): Promise<Entity
   let played = 0;
   let last: { history: History; verdict: Verdict } | undefined;
   const property = fc.asyncProperty(
-    histories(options.entity, options.maxMoves),
+    histories(options.entity, options.maxMoves, options.without),
     async (history) => {
       played += 1;
       const verdict = await check(base, history, `${options.entity[0]}${options.seed}h${played}`);
@@ -97,23 +99,60 @@ export async function runEntity(base: Base, options: RunOptions): Promise<Entity
   if (!details.failed || !last) {
     return { entity: options.entity, generated: details.numRuns, played, ms };
   }
-  // The last failing history played is the shrunk one; play it again to
-  // report its trace as fast-check left it.
-  const [history] = details.counterexample as [History];
-  const verdict = await check(base, history, `${options.entity[0]}${options.seed}final`);
+  // fast-check shrinks moves mostly by their values and by cutting the
+  // list; leaving out single moves often shrinks it further.
+  const [shrunk] = details.counterexample as [History];
+  const { history, verdict } = await minimize(
+    base,
+    shrunk,
+    `${options.entity[0]}${options.seed}m`,
+    () => played += 1,
+  );
   return {
     entity: options.entity,
     generated: details.numRuns,
     played,
     counterexample: {
       history,
-      verdict: verdict.divergences.length ? verdict : last.verdict,
+      verdict,
       seed: details.seed,
       path: details.counterexamplePath ?? "",
       shrinks: details.numShrinks,
     },
     ms,
   };
+}
+
+/**
+ * Leaves out one move at a time, keeping each removal after which the
+ * history still diverges, until none can go. Returns the history and its
+ * verdict (played last).
+ */
+export async function minimize(
+  base: Base,
+  history: History,
+  tag: string,
+  onPlayed: () => void = () => {},
+): Promise<{ history: History; verdict: Verdict }> {
+  let n = 0;
+  let best = history;
+  let verdict = await check(base, best, `${tag}${n++}`);
+  onPlayed();
+  if (!verdict.divergences.length) return { history, verdict };
+  for (let changed = true; changed;) {
+    changed = false;
+    for (let i = best.moves.length - 1; i >= 0; i--) {
+      const candidate = { ...best, moves: best.moves.filter((_, j) => j !== i) };
+      const tried = await check(base, candidate, `${tag}${n++}`);
+      onPlayed();
+      if (tried.divergences.length) {
+        best = candidate;
+        verdict = tried;
+        changed = true;
+      }
+    }
+  }
+  return { history: best, verdict };
 }
 
 /** A divergence report: the seed, the path, the shrunk history, what it did and what diverged. */

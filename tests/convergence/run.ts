@@ -13,7 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { connect } from "../support/database.ts";
-import type { Entity } from "./history.ts";
+import { type Entity, type Move, MOVE_KINDS } from "./history.ts";
 import { describeReport, type EntityReport, runEntity } from "./property.ts";
 import { startBase } from "./world.ts";
 
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     histories: { type: "string" },
     entity: { type: "string" },
     path: { type: "string" },
+    without: { type: "string" },
   },
 });
 const seed = values.seed === "random"
@@ -38,6 +39,11 @@ const seed = values.seed === "random"
 const count = Number(values.histories ?? DEFAULT_HISTORIES);
 if (!Number.isInteger(seed) || !Number.isInteger(count) || count < 1) {
   console.error("Usage: --seed <integer|random> --histories <positive integer>");
+  Deno.exit(2);
+}
+const without = (values.without?.split(",").filter(Boolean) ?? []) as Move["m"][];
+if (!without.every((m) => MOVE_KINDS.includes(m))) {
+  console.error(`--without takes kinds of move among ${MOVE_KINDS.join(", ")}`);
   Deno.exit(2);
 }
 const entities = values.entity ? [values.entity as Entity] : ENTITIES;
@@ -62,6 +68,7 @@ try {
       seed,
       histories: count,
       path: values.path,
+      without,
       onHistory: (played, divergent) => {
         if (divergent || performance.now() - lastLine > 10_000) {
           lastLine = performance.now();
@@ -75,7 +82,8 @@ try {
     });
     reports.push(report);
     const replay = `deno task test:convergence --entity ${entity} --seed ${seed} ` +
-      `--path "${report.counterexample?.path ?? ""}"`;
+      `--path "${report.counterexample?.path ?? ""}"` +
+      (without.length ? ` --without ${without.join(",")}` : "");
     console.log(describeReport(report, replay));
     console.error(
       `  ${entity}: ${report.generated} generated, ${report.played} played in ` +

@@ -1,0 +1,38 @@
+/**
+ * The bugs the convergence simulation found (`bugs.ts`), each replayed from
+ * its shrunk history: a fixed bug's history converges, and an open one's
+ * still diverges as it did, so that the entry keeps reproducing it until
+ * the fix lands (then `fixed: true` turns it into a regression test).
+ */
+import assert from "node:assert/strict";
+import { connect } from "../support/database.ts";
+import { BUGS } from "./bugs.ts";
+import { describeHistory } from "./history.ts";
+import { check } from "./property.ts";
+import { startBase } from "./world.ts";
+
+Deno.test("histories the simulation shrank: every fixed bug stays fixed", async (t) => {
+  const sql = await connect();
+  const base = await startBase(sql);
+  try {
+    for (const bug of BUGS) {
+      await t.step(`${bug.id}: ${bug.title}${bug.fixed ? "" : " (open: reproduces)"}`, async () => {
+        const verdict = await check(base, bug.history, `bug${bug.id}`);
+        const report = () =>
+          `${describeHistory(bug.history)}\nwhat happened:\n${verdict.trace.join("\n")}\n` +
+          `divergences:\n${verdict.divergences.join("\n")}`;
+        if (bug.fixed) {
+          assert.deepEqual(verdict.divergences, [], report());
+        } else {
+          assert.ok(
+            verdict.divergences.some((line) => bug.divergence.test(line)),
+            `bug ${bug.id} no longer reproduces: mark it fixed if a fix landed\n${report()}`,
+          );
+        }
+      });
+    }
+  } finally {
+    await base.postgrest.close();
+    await sql.end();
+  }
+});
