@@ -42,7 +42,7 @@ export const BUGS: readonly Bug[] = [
       moves: [create(0, "yes"), update(0, "consentOff"), deliver(1), ...steps(12)],
     },
     divergence: /subscribed at mailchimp 1 time\(s\) against Clerk/,
-    fixed: false,
+    fixed: true,
   },
   {
     id: "b",
@@ -66,7 +66,7 @@ export const BUGS: readonly Bug[] = [
       ],
     },
     divergence: /subscribed at mailchimp 1 time\(s\) against Clerk/,
-    fixed: false,
+    fixed: true,
   },
   {
     id: "c",
@@ -79,7 +79,7 @@ export const BUGS: readonly Bug[] = [
       moves: [create(0, "yes"), update(0, "consentOff"), update(0, "consentOn")],
     },
     divergence: /not subscribed at mailchimp under the current address/,
-    fixed: false,
+    fixed: true,
   },
   {
     id: "d",
@@ -98,7 +98,7 @@ export const BUGS: readonly Bug[] = [
       ],
     },
     divergence: /deleted, public\.email_preferences still holds/,
-    fixed: false,
+    fixed: true,
   },
   {
     id: "e",
@@ -136,7 +136,7 @@ export const BUGS: readonly Bug[] = [
     },
     divergence:
       /start-stripe-trial \(clerk\/user\.created\) failed although every fault was transient/,
-    fixed: false,
+    fixed: true,
   },
   {
     id: "h",
@@ -149,7 +149,7 @@ export const BUGS: readonly Bug[] = [
       moves: [create(0, "yes"), { m: "oneClick", user: 0 }],
     },
     divergence: /subscribed at mailchimp 1 time\(s\) against Clerk/,
-    fixed: false,
+    fixed: true,
   },
   {
     id: "i",
@@ -167,7 +167,7 @@ export const BUGS: readonly Bug[] = [
       ],
     },
     divergence: /deleted, mailchimp still holds an address/,
-    fixed: false,
+    fixed: true,
   },
   {
     id: "j",

@@ -152,7 +152,7 @@ function faultMoves(services: FaultService[]): fc.Arbitrary<Move> {
       arbitrary: fc.record({
         m: fc.constant("auth" as const),
         service: fc.constantFrom(...services),
-        minutes: fc.constantFrom(5, 60, 24 * 60),
+        minutes: fc.constantFrom(5, 30, 24 * 60),
       }),
       weight: 1,
     },

@@ -23,7 +23,7 @@
  *    (a replay of the same key within 24 hours is not a new email).
  * 7. A run fails only for a fault no retry can outlast: when every fault of
  *    the history was transient (429, 5xx, a lost answer, a timeout) or a
- *    401 shorter than an hour, no run failed; a replayed Stripe run and the
+ *    401 of half an hour at most, no run failed; a replayed Stripe run and the
  *    final reconcile always complete.
  */
 import type postgres from "postgres";
@@ -298,7 +298,7 @@ function emails({ model, world }: Played, found: string[]) {
 }
 
 /** The longest 401 window a run's retries must outlast (Inngest's back-off spans hours). */
-export const SHORT_AUTH_MINUTES = 60;
+export const SHORT_AUTH_MINUTES = 30;
 
 /** Whether every fault of `history` is one that retries must outlast. */
 export function recoverable(history: Played["history"]): boolean {

@@ -2,8 +2,9 @@
  * Plays a {@link History} against a {@link World}, one move at a time, then
  * brings the world to rest the way production would: Svix delivers what it
  * still holds, Inngest runs everything (retries, back-offs and sleeps on the
- * simulated clock), the faults end, an operator replays the Stripe trial's
- * runs that failed visibly, and one last reconcile runs. The invariants are checked
+ * simulated clock), the faults end, the crons come round once, an operator
+ * replays the Stripe trial's runs that failed visibly, and one last
+ * reconcile runs. The invariants are checked
  * after that (`invariants.ts`).
  *
  * Determinism: a move runs to its end before the next starts, except a
@@ -14,7 +15,7 @@
  * gives the same requests in the same order.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { reconcileRequested } from "../../functions/inngest/events.ts";
+import { reconcileRequested } from "../../functions/reconcile/events.ts";
 import { signHeaders } from "../support/clerk.ts";
 import type { EngineRun } from "../support/inngest_engine.ts";
 import { md5Hash } from "../support/mailchimp_api.ts";
@@ -309,6 +310,13 @@ export async function play(
   await drain(world, trace, "end: runs");
   world.faults.clear();
   world.clerk.thawLists();
+  // The hourly crons come round (the newsletter's sweep retries what failed).
+  for (const [id, config] of world.engine.functions) {
+    if ((config.raw.triggers as { cron?: string }[] | undefined)?.some((t) => t.cron)) {
+      world.engine.cron(id);
+    }
+  }
+  await drain(world, trace, "end: crons");
   const failedRuns = world.engine.runs.filter((r) => r.status === "failed");
   // The operator replays the Stripe trial's failed runs (the one promise
   // that allows it); every other failure must be repaired without them.

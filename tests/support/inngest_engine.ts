@@ -286,6 +286,25 @@ export class InngestEngine {
   }
 
   /**
+   * Starts a run of `functionId` as its cron schedule would: the event is
+   * Inngest's `inngest/scheduled.timer`. Returns the run.
+   */
+  cron(functionId: string): EngineRun {
+    const config = this.config(functionId);
+    const cron = (config.raw.triggers as { cron?: string }[] | undefined)?.find((t) => t.cron)
+      ?.cron;
+    if (!cron) throw new Error(`Cannot run "${functionId}" on a schedule: it has no cron trigger`);
+    const now = this.clock.now();
+    const event: RunEvent = {
+      id: `cron-${functionId}-${now}`,
+      name: "inngest/scheduled.timer",
+      data: { cron },
+      ts: now,
+    };
+    return this.#start(config, event, now);
+  }
+
+  /**
    * Starts `run`'s function again for its event, as Inngest's replay of a
    * failed run does: no event-id, idempotency or singleton check.
    */
