@@ -18,4 +18,5 @@ export const MIGRATIONS: readonly string[] = [
   "20261202110000_newsletter",
   "20261202120000_billing_customers",
   "20261206100000_newsletter_convergence",
+  "20261206110000_memberships_convergence",
 ];

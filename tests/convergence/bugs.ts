@@ -119,7 +119,7 @@ export const BUGS: readonly Bug[] = [
       ],
     },
     divergence: /live in Clerk as org:member, table has .*"deleted_at":"/,
-    fixed: false,
+    fixed: true,
   },
   {
     id: "g",
