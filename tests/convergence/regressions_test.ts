@@ -9,6 +9,7 @@ import { connect } from "../support/database.ts";
 import { BUGS } from "./bugs.ts";
 import { describeHistory } from "./history.ts";
 import { check } from "./property.ts";
+import { membershipRace } from "./races.ts";
 import { startBase } from "./world.ts";
 
 Deno.test("histories the simulation shrank: every fixed bug stays fixed", async (t) => {
@@ -35,4 +36,22 @@ Deno.test("histories the simulation shrank: every fixed bug stays fixed", async 
     await base.postgrest.close();
     await sql.end();
   }
+});
+
+Deno.test({
+  name: "f: concurrent writers of one (organization, user) leave at most one membership live",
+  // SQL races need concurrent connections: the embedded PGlite serves one.
+  ignore: !Deno.env.get("TEST_DATABASE_URL"),
+  fn: async () => {
+    const sql = await connect();
+    const base = await startBase(sql);
+    try {
+      const found: string[] = [];
+      for (let round = 1; round <= 20; round++) found.push(...await membershipRace(base, round));
+      assert.deepEqual(found, []);
+    } finally {
+      await base.postgrest.close();
+      await sql.end();
+    }
+  },
 });

@@ -9,12 +9,15 @@
  *   deno task test:convergence --entity users --seed 42 --path "17:3:0"   # replay one
  *
  * With `TEST_DATABASE_URL` the database is a real PostgreSQL server (each
- * run creates and drops its own database); otherwise the embedded PGlite.
+ * run creates its own database), and 100 rounds of concurrent membership
+ * writers race on it (`races.ts`, `--entity races` alone); otherwise the
+ * embedded PGlite, which serves one connection at a time.
  */
 import { parseArgs } from "node:util";
 import { connect } from "../support/database.ts";
 import { type Entity, type Move, MOVE_KINDS } from "./history.ts";
 import { describeReport, type EntityReport, runEntity } from "./property.ts";
+import { membershipRace } from "./races.ts";
 import { startBase } from "./world.ts";
 
 /** The default seed: fixed, so that CI replays the same histories. */
@@ -46,11 +49,23 @@ if (!without.every((m) => MOVE_KINDS.includes(m))) {
   console.error(`--without takes kinds of move among ${MOVE_KINDS.join(", ")}`);
   Deno.exit(2);
 }
-const entities = values.entity ? [values.entity as Entity] : ENTITIES;
+const entities = values.entity === "races"
+  ? []
+  : values.entity
+  ? [values.entity as Entity]
+  : ENTITIES;
 if (!entities.every((e) => ENTITIES.includes(e))) {
-  console.error(`--entity must be one of ${ENTITIES.join(", ")}`);
+  console.error(`--entity must be one of ${ENTITIES.join(", ")}, races`);
   Deno.exit(2);
 }
+
+// SQL races need concurrent connections: only a real server has them.
+const racing = Boolean(Deno.env.get("TEST_DATABASE_URL")) && !values.path &&
+  (!values.entity || values.entity === "races");
+/** Rounds of the membership race, on PostgreSQL. */
+const RACE_ROUNDS = Number(Deno.env.get("RACE_ROUNDS") ?? 100);
+let raced = 0;
+let raceDivergent = 0;
 
 const sql = await connect();
 const base = await startBase(sql);
@@ -90,12 +105,27 @@ try {
         `${(report.ms / 1000).toFixed(1)} s`,
     );
   }
+  if (racing) {
+    const raceStarted = performance.now();
+    for (let round = 1; round <= RACE_ROUNDS; round++) {
+      const found = await membershipRace(base, round);
+      raced += 1;
+      if (found.length) {
+        raceDivergent += 1;
+        console.log(`races: DIVERGENCE\n${found.map((line) => `  - ${line}`).join("\n")}`);
+      }
+    }
+    console.error(
+      `  races: ${raced} rounds of concurrent membership writers in ` +
+        `${((performance.now() - raceStarted) / 1000).toFixed(1)} s, ${raceDivergent} divergent`,
+    );
+  }
 } finally {
   await base.postgrest.close();
   await sql.end();
 }
-const total = reports.reduce((n, r) => n + r.generated, 0);
-const divergent = reports.filter((r) => r.counterexample).length;
+const total = reports.reduce((n, r) => n + r.generated, 0) + raced;
+const divergent = reports.filter((r) => r.counterexample).length + raceDivergent;
 console.error(`convergence: ${((performance.now() - started) / 1000).toFixed(1)} s in all`);
 console.log(`convergence: ${total} histories, ${divergent} divergent`);
 Deno.exit(divergent ? 1 : 0);

@@ -147,19 +147,9 @@ export async function play(
   };
 
   const deliver = async (message: Message): Promise<number> => {
-    const res = await world.app.handler(
-      new Request("http://localhost/clerk-events/webhook", {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          ...signHeaders(message.body, { id: message.svixId }),
-        },
-        body: message.body,
-      }),
-    );
-    await res.body?.cancel();
-    if (res.ok) delivered.add(message.n);
-    return res.status;
+    const status = await deliverMessage(world, message);
+    if (status >= 200 && status < 300) delivered.add(message.n);
+    return status;
   };
 
   const describeMessage = (m: Message) =>
@@ -337,8 +327,24 @@ export async function play(
   return { history, model, world, trace, delivered, optOuts, failedRuns };
 }
 
+/** Svix delivers `message` to the webhook route, signed now; returns the status. */
+export async function deliverMessage(world: World, message: Message): Promise<number> {
+  const res = await world.app.handler(
+    new Request("http://localhost/clerk-events/webhook", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        ...signHeaders(message.body, { id: message.svixId }),
+      },
+      body: message.body,
+    }),
+  );
+  await res.body?.cancel();
+  return res.status;
+}
+
 /** Runs every active run to its end, one request at a time, in start order. */
-async function drain(world: World, trace: string[], label: string): Promise<void> {
+export async function drain(world: World, trace: string[], label: string): Promise<void> {
   let requests = 0;
   while (world.engine.active()) {
     const [run] = world.engine.ready();

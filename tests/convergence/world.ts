@@ -72,6 +72,8 @@ export interface World {
   readonly sent: RunEvent[];
   /** The fetch every request of the app goes through. */
   readonly fetch: typeof fetch;
+  /** Awaited before each request is handed on: lets a race start writers together. */
+  beforeSend?: (service: Service, req: Request) => Promise<void>;
   /** Called as each request leaves (+1) and once its answer is handled (-1). */
   onRequest?: (delta: 1 | -1) => void;
   /** Awaited after each answer (or lost answer), before the app sees it: a gate for the simulation. */
@@ -151,6 +153,7 @@ export async function createWorld(base: Base, options: WorldOptions): Promise<Wo
     if (!service) throw new TypeError(`The simulation has no stand-in for ${url.origin}`);
     const record: SentRequest = { service, method: req.method, path: url.pathname, outcome: 0 };
     requests.push(record);
+    await world?.beforeSend?.(service, req);
     world?.onRequest?.(1);
     try {
       return await faults.apply(service, req, handlers[service], record);
