@@ -170,6 +170,25 @@ export const BUGS: readonly Bug[] = [
     fixed: true,
   },
   {
+    id: "k",
+    title: "A user deleted while the user.deleted webhook is lost keeps the newsletter address",
+    foundBy: "by hand, from the issue's d (erase in the deletion path itself)",
+    history: {
+      entity: "users",
+      provider: "mailchimp",
+      lagMinutes: 0,
+      moves: [
+        create(0, "yes"),
+        deliver(0),
+        ...steps(16),
+        { m: "clerk", action: { do: "deleteUser", user: 0 }, gapS: 1 },
+        { m: "lose", pick: 0 },
+      ],
+    },
+    divergence: /deleted, public\.email_preferences still holds/,
+    fixed: true,
+  },
+  {
     id: "j",
     title: "A lost webhook that gave consent is never applied, even by the reconcile",
     foundBy:

@@ -2,9 +2,9 @@
  * Plays a {@link History} against a {@link World}, one move at a time, then
  * brings the world to rest the way production would: Svix delivers what it
  * still holds, Inngest runs everything (retries, back-offs and sleeps on the
- * simulated clock), the faults end, the crons come round once, an operator
- * replays the Stripe trial's runs that failed visibly, and one last
- * reconcile runs. The invariants are checked
+ * simulated clock), the faults end, an operator replays the Stripe trial's
+ * runs that failed visibly, one last reconcile runs, and the crons come
+ * round once. The invariants are checked
  * after that (`invariants.ts`).
  *
  * Determinism: a move runs to its end before the next starts, except a
@@ -300,13 +300,6 @@ export async function play(
   await drain(world, trace, "end: runs");
   world.faults.clear();
   world.clerk.thawLists();
-  // The hourly crons come round (the newsletter's sweep retries what failed).
-  for (const [id, config] of world.engine.functions) {
-    if ((config.raw.triggers as { cron?: string }[] | undefined)?.some((t) => t.cron)) {
-      world.engine.cron(id);
-    }
-  }
-  await drain(world, trace, "end: crons");
   const failedRuns = world.engine.runs.filter((r) => r.status === "failed");
   // The operator replays the Stripe trial's failed runs (the one promise
   // that allows it); every other failure must be repaired without them.
@@ -322,6 +315,14 @@ export async function play(
     ts: world.clock.now(),
   });
   await drain(world, trace, "end: final reconcile");
+  // The hourly crons come round (the newsletter's sweep retries what failed,
+  // and removes what the reconcile's tombstones queued).
+  for (const [id, config] of world.engine.functions) {
+    if ((config.raw.triggers as { cron?: string }[] | undefined)?.some((t) => t.cron)) {
+      world.engine.cron(id);
+    }
+  }
+  await drain(world, trace, "end: crons");
   world.onAnswer = undefined;
   world.onRequest = undefined;
   return { history, model, world, trace, delivered, optOuts, failedRuns };
