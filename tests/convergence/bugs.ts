@@ -29,6 +29,20 @@ const deliver = (pick = 0) => ({ m: "deliver", pick }) as const;
 const step = (pick = 0) => ({ m: "step", pick }) as const;
 const steps = (n: number, pick = 0) => Array.from({ length: n }, () => step(pick));
 
+/** A user subscribed to the newsletter is deleted, and Svix never delivers the user.deleted. */
+const LOST_DELETION: History = {
+  entity: "users",
+  provider: "mailchimp",
+  lagMinutes: 0,
+  moves: [
+    create(0, "yes"),
+    deliver(0),
+    ...steps(16),
+    { m: "clerk", action: { do: "deleteUser", user: 0 }, gapS: 1 },
+    { m: "lose", pick: 0 },
+  ],
+};
+
 /** The bugs, in the order they were found. */
 export const BUGS: readonly Bug[] = [
   {
@@ -173,20 +187,17 @@ export const BUGS: readonly Bug[] = [
     id: "k",
     title: "A user deleted while the user.deleted webhook is lost keeps the newsletter address",
     foundBy: "by hand, from the issue's d (erase in the deletion path itself)",
-    history: {
-      entity: "users",
-      provider: "mailchimp",
-      lagMinutes: 0,
-      moves: [
-        create(0, "yes"),
-        deliver(0),
-        ...steps(16),
-        { m: "clerk", action: { do: "deleteUser", user: 0 }, gapS: 1 },
-        { m: "lose", pick: 0 },
-      ],
-    },
+    history: LOST_DELETION,
     divergence: /deleted, public\.email_preferences still holds/,
     fixed: true,
+  },
+  {
+    id: "l",
+    title: "A user deleted while the user.deleted webhook is lost keeps their Stripe customer",
+    foundBy: "the regression history of k, once k was fixed",
+    history: LOST_DELETION,
+    divergence: /deleted in Clerk, 1 live Stripe customer/,
+    fixed: false,
   },
   {
     id: "j",

@@ -126,6 +126,7 @@ export async function createWorld(base: Base, options: WorldOptions): Promise<Wo
   const faults = new FaultPlan(clock);
   const requests: SentRequest[] = [];
   const sent: RunEvent[] = [];
+  let sentIds = 0;
   // Set once the engine exists; the app sends events only after that.
   let world: World | undefined;
 
@@ -136,11 +137,16 @@ export async function createWorld(base: Base, options: WorldOptions): Promise<Wo
     stripe: (req) => stripe.handle(retarget(req, stripe.url)),
     database: (req) => base.postgrest.handle(retarget(req, base.postgrest.url)),
     inngest: async (req) => {
-      const events = await req.json() as RunEvent[];
-      const stamped = events.map((e) => ({ ...e, ts: e.ts ?? clock.now() }));
+      const events = await req.json() as Partial<RunEvent>[];
+      // Inngest gives an event sent without an id one of its own.
+      const stamped = events.map((e) => ({
+        ...e,
+        id: e.id ?? `sent-${(sentIds += 1)}`,
+        ts: e.ts ?? clock.now(),
+      } as RunEvent));
       sent.push(...stamped);
       world?.engine.send(...stamped);
-      return Response.json({ ids: events.map((e) => e.id), status: 200 });
+      return Response.json({ ids: stamped.map((e) => e.id), status: 200 });
     },
   };
 
