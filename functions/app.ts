@@ -49,7 +49,7 @@ function features(context: FeatureContext, options: AppOptions): Feature[] {
       maxBodyBytes: options.maxBodyBytes,
     }),
     reconcileFeature(context, {
-      parts: [users.reconcile, organizations.reconcile],
+      parts: [users.reconcile, organizations.reconcile, ...optional(newsletter.reconcile)],
       ...options.reconcile,
     }),
     organizations,
@@ -111,4 +111,9 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     routes: listed,
     readiness,
   };
+}
+
+/** `[part]`, or nothing while the feature that would give it is off. */
+function optional<T>(part: T | undefined): T[] {
+  return part ? [part] : [];
 }

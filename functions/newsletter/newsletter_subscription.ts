@@ -34,13 +34,15 @@
  * can fix is final (the sweep tries again later).
  */
 import type { Inngest } from "inngest";
-import { z } from "zod";
 import { clerkDeletedUserSchema, clerkUserSchema } from "../clerk/schemas.ts";
 import { userCreated, userDeleted, userUpdated } from "../inngest/events.ts";
 import { newsletterUnsubscribeRequested } from "./events.ts";
 import type { NewsletterContact, NewsletterProvider } from "./provider.ts";
 import { ProviderError } from "./provider.ts";
 import type { ConsentEvent, NewsletterStore } from "./store.ts";
+import { hasConsent } from "./consent.ts";
+
+export { hasConsent } from "./consent.ts";
 import { primaryEmail } from "../clerk/primary_email.ts";
 import { errorFields, type Logger } from "../util/log.ts";
 import { databaseFailure, parseInput, providerFailure } from "../inngest/step_errors.ts";
@@ -64,16 +66,6 @@ export interface NewsletterDeps {
   readonly provider: () => Promise<NewsletterProvider>;
   readonly store: () => Promise<NewsletterStore>;
   readonly logger: Logger;
-}
-
-const consentSchema = z.looseObject({
-  unsafe_metadata: z.looseObject({ newsletter: z.unknown().optional() }).nullable().optional(),
-});
-
-/** Whether the Clerk user consents: `unsafe_metadata.newsletter === true`, nothing else. */
-export function hasConsent(data: unknown): boolean {
-  const parsed = consentSchema.safeParse(data);
-  return parsed.success && parsed.data.unsafe_metadata?.newsletter === true;
 }
 
 /** Creates `newsletter-subscription` on `client`. */

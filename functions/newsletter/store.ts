@@ -38,6 +38,11 @@ export interface WantedState {
 export interface NewsletterStore {
   /** Records a Clerk state: `recorded`, `stale` (older, kept for the order) or `deleted`. */
   observe(event: ConsentEvent): Promise<string>;
+  /**
+   * Records the current states the reconcile read, for users who consent or
+   * whom the newsletter already knows; returns how many were recorded.
+   */
+  observeMany(events: readonly ConsentEvent[]): Promise<number>;
   /** What the provider should hold for the user now. */
   wanted(userId: string): Promise<WantedState>;
   /**

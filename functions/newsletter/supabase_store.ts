@@ -16,6 +16,15 @@ export function createSupabaseNewsletterStore(client: SupabaseClient): Newslette
         p_at: event.at,
         p_address: event.address,
       }),
+    observeMany: (events) =>
+      callRpc<number>(client, "newsletter_observe_many", {
+        p_states: events.map((e) => ({
+          user_id: e.userId,
+          consent: e.consent,
+          at: e.at,
+          address: e.address,
+        })),
+      }),
     wanted: (userId) => callRpc<WantedState>(client, "newsletter_wanted", { p_user_id: userId }),
     providerDone: (userId, address, subscribed, readAt) =>
       callRpc(client, "newsletter_provider_done", {

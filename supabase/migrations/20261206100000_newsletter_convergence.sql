@@ -104,6 +104,34 @@ begin
 end;
 $$;
 
+-- The reconcile's read of every user: records each current state (as
+-- newsletter_observe) for users who consent or whom the newsletter already
+-- knows, so that a lost webhook's consent is not lost with it. Returns how
+-- many were recorded.
+create function public.newsletter_observe_many(p_states jsonb)
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  r record;
+  v_count integer := 0;
+begin
+  for r in
+    select s.user_id, s.consent, s.at, s.address
+      from jsonb_to_recordset(coalesce(p_states, '[]')) as s(
+        user_id text, consent boolean, at timestamptz, address text)
+     where s.consent
+        or exists (select from public.email_preferences e where e.user_id = s.user_id)
+  loop
+    if public.newsletter_observe(r.user_id, r.consent, r.at, r.address) = 'recorded' then
+      v_count := v_count + 1;
+    end if;
+  end loop;
+  return v_count;
+end;
+$$;
+
 -- When consent was last given: the newest state with consent whose
 -- predecessor, by Clerk's clock, had none (or the first state seen). Null
 -- when the user never consented.
@@ -415,6 +443,7 @@ drop function public.newsletter_unsubscribe_confirmed(text, text);
 -- Only the service role calls these: no security definer, no grant to the
 -- API's other roles (Supabase grants EXECUTE to them by default).
 revoke all on function public.newsletter_observe(text, boolean, timestamptz, text) from public, anon, authenticated;
+revoke all on function public.newsletter_observe_many(jsonb) from public, anon, authenticated;
 revoke all on function public.newsletter_consent_given_at(text) from public, anon, authenticated;
 revoke all on function public.newsletter_wanted(text) from public, anon, authenticated;
 revoke all on function public.newsletter_provider_done(text, text, boolean, timestamptz) from public, anon, authenticated;
@@ -426,6 +455,7 @@ revoke all on function public.newsletter_removal_done(text, text) from public, a
 revoke all on function public.newsletter_pending_unsubscribes(integer) from public, anon, authenticated;
 revoke all on function public.record_newsletter_opt_out(text, text) from public, anon, authenticated;
 grant execute on function public.newsletter_observe(text, boolean, timestamptz, text) to service_role;
+grant execute on function public.newsletter_observe_many(jsonb) to service_role;
 grant execute on function public.newsletter_consent_given_at(text) to service_role;
 grant execute on function public.newsletter_wanted(text) to service_role;
 grant execute on function public.newsletter_provider_done(text, text, boolean, timestamptz) to service_role;

@@ -211,6 +211,6 @@ export const BUGS: readonly Bug[] = [
       moves: [create(0, "yes"), { m: "lose", pick: 0 }],
     },
     divergence: /not subscribed at mailchimp under the current address/,
-    fixed: false,
+    fixed: true,
   },
 ];

@@ -497,4 +497,13 @@ export const reachedIn = toUserRow;`,
     }],
     suites: CONVERGENCE,
   },
+  {
+    name: "convergence j: the reconcile leaves the newsletter's consent alone",
+    patches: [{
+      file: "functions/app.ts",
+      find: `...optional(newsletter.reconcile)`,
+      replace: ``,
+    }],
+    suites: CONVERGENCE,
+  },
 ];
