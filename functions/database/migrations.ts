@@ -19,4 +19,5 @@ export const MIGRATIONS: readonly string[] = [
   "20261202120000_billing_customers",
   "20261206100000_newsletter_convergence",
   "20261206110000_memberships_convergence",
+  "20261206120000_stripe_trial_convergence",
 ];

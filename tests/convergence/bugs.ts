@@ -197,7 +197,7 @@ export const BUGS: readonly Bug[] = [
     foundBy: "the regression history of k, once k was fixed",
     history: LOST_DELETION,
     divergence: /deleted in Clerk, 1 live Stripe customer/,
-    fixed: false,
+    fixed: true,
   },
   {
     id: "j",

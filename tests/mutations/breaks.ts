@@ -506,4 +506,13 @@ export const reachedIn = toUserRow;`,
     }],
     suites: CONVERGENCE,
   },
+  {
+    name: "convergence l: no sweep deletes the Stripe customer of a user deleted without a webhook",
+    patches: [{
+      file: "functions/stripe_trial/feature.ts",
+      find: `      createStripeCustomerSweepFunction(client, deps),\n`,
+      replace: ``,
+    }],
+    suites: CONVERGENCE,
+  },
 ];
