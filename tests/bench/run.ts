@@ -22,6 +22,7 @@ import { supabaseWriteRows } from "./_supabase_write.ts";
 import { meSyncBenchmark, meSyncBenchOptions } from "./_me_sync.ts";
 import { reconcileBenchmark } from "./_reconcile.ts";
 import { organizationsReconcileBenchmark } from "./_reconcile_organizations.ts";
+import { convergenceBenchmark } from "./_convergence.ts";
 
 const quick = Deno.args.includes("--quick");
 // The write-path figures are PostgreSQL's, with several connections: the
@@ -112,6 +113,11 @@ try {
       rounds: quick ? 1 : 2,
       progress,
     }),
+  );
+
+  progress("9: the convergence simulation's histories per minute");
+  rows.push(
+    ...await convergenceBenchmark({ histories: quick ? 20 : 60, rounds: quick ? 1 : 3, progress }),
   );
 } finally {
   await stopAll();
