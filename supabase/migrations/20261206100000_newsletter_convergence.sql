@@ -387,10 +387,12 @@ end;
 $$;
 
 -- One-click unsubscribe (and the page) also leave the newsletter, whether
--- or not the provider knows the user yet: an opt-out, waiting as pending
--- until the provider is in line. A repeat changes nothing, unless consent
--- was given again since the last one. The marketing opt-out itself is
--- unchanged (the first time and source stay).
+-- or not the provider knows the user yet: the latest opt-out, waiting as
+-- pending until the provider is in line. Every click is recorded at its
+-- time, even a repeat: the app may not know yet of a consent Clerk gave
+-- between two clicks (its webhook late or lost), and the later click must
+-- win over it. The marketing opt-out itself is unchanged (the first time
+-- and source stay).
 create or replace function public.opt_out_of_marketing_email(p_user_id text, p_source text)
 returns text
 language plpgsql
@@ -423,9 +425,7 @@ begin
       newsletter_source = p_source,
       newsletter_unsubscribe_pending = true,
       updated_at = now()
-    where user_id = p_user_id and newsletter_erased_at is null
-      and (newsletter_opt_out_at is null
-        or public.newsletter_consent_given_at(p_user_id) > newsletter_opt_out_at);
+    where user_id = p_user_id and newsletter_erased_at is null;
   end if;
 
   return coalesce(v_outcome, 'already_opted_out');

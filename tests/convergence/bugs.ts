@@ -213,4 +213,24 @@ export const BUGS: readonly Bug[] = [
     divergence: /not subscribed at mailchimp under the current address/,
     fixed: true,
   },
+  {
+    id: "m",
+    title:
+      "A second one-click, before the app knew of a consent given between the clicks, is ignored",
+    foundBy: "seed 20261206, path 84:0:0:3:0:1:3:6:6:7:9:9:11:9:9:9:9:7:7:7:7:7:7:7:7:7:7:7:7:7",
+    history: {
+      entity: "users",
+      provider: "mailchimp",
+      lagMinutes: 0,
+      moves: [
+        create(0, "yes"),
+        { m: "lose", pick: 0 },
+        { m: "oneClick", user: 0 },
+        update(0, "name"),
+        { m: "oneClick", user: 0 },
+      ],
+    },
+    divergence: /subscribed at mailchimp 1 time\(s\) against Clerk/,
+    fixed: true,
+  },
 ];

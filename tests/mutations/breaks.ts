@@ -515,4 +515,18 @@ export const reachedIn = toUserRow;`,
     }],
     suites: CONVERGENCE,
   },
+  {
+    name: "convergence m: a repeated one-click keeps the first newsletter opt-out time",
+    patches: [{
+      file: NEWSLETTER_CONVERGENCE,
+      find: `      newsletter_unsubscribe_pending = true,
+      updated_at = now()
+    where user_id = p_user_id and newsletter_erased_at is null;`,
+      replace: `      newsletter_unsubscribe_pending = true,
+      updated_at = now()
+    where user_id = p_user_id and newsletter_erased_at is null
+      and newsletter_opt_out_at is null;`,
+    }],
+    suites: CONVERGENCE,
+  },
 ];
