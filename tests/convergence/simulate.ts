@@ -250,6 +250,7 @@ export async function play(
       case "oneClick": {
         const user = model.users.get(move.user);
         if (!user) return "no such user yet";
+        await after(model.now);
         const res = await world.app.handler(oneClickPost(await unsubscribeUrlFor(user.id)));
         await res.body?.cancel();
         const at = Date.now();
@@ -260,6 +261,7 @@ export async function play(
       case "providerOptOut": {
         const user = model.liveUser(move.user);
         if (!user) return "no such user";
+        await after(model.now);
         const status = await providerOptOut(world, [...user.addresses]);
         const at = Date.now();
         model.catchUp(at + 1);
@@ -422,6 +424,15 @@ async function providerOptOut(world: World, addresses: string[]): Promise<number
   }));
   await res.body?.cancel();
   return res.status;
+}
+
+/**
+ * Waits until the processing clock has passed `at` (Clerk's clock, which
+ * may run a few ms ahead after an action of ours): an action on our side
+ * that comes after a change of Clerk's in the history happens after it.
+ */
+async function after(at: number): Promise<void> {
+  while (Date.now() <= at) await new Promise((resolve) => setTimeout(resolve, 1));
 }
 
 function macrotask(): Promise<void> {
