@@ -55,11 +55,13 @@ grant all on table public.newsletter_consent_states, public.newsletter_removals 
 alter table public.email_preferences
   add column newsletter_wanted_address text,
   add column newsletter_provider_subscribed boolean default false,
-  add column newsletter_synced_at timestamptz;
+  add column newsletter_synced_at timestamptz,
+  add column newsletter_changed_at timestamptz;
 
 comment on column public.email_preferences.newsletter_wanted_address is 'The primary address of the newest Clerk state seen: where the subscription belongs. Erased when the user is deleted.';
 comment on column public.email_preferences.newsletter_provider_subscribed is 'Whether the provider was last told the user is subscribed (at newsletter_address); null while a call is in flight or its answer was lost.';
 comment on column public.email_preferences.newsletter_synced_at is 'When the provider was last brought in line with the wanted state.';
+comment on column public.email_preferences.newsletter_changed_at is 'When a newer Clerk state was last recorded (our clock, comparable with newsletter_synced_at).';
 comment on column public.email_preferences.newsletter_opt_out_at is 'The latest opt-out taken outside Clerk (one-click, the page, the provider). They stay out until Clerk shows their consent changed to true after this.';
 
 -- Records one Clerk state of the user (user.created/updated, or the
@@ -98,6 +100,7 @@ begin
     newsletter_consent = p_consent,
     newsletter_consent_at = p_at,
     newsletter_wanted_address = nullif(p_address, ''),
+    newsletter_changed_at = now(),
     updated_at = now()
   where user_id = p_user_id;
   return 'recorded';
@@ -341,7 +344,7 @@ as $$
       select e.user_id, e.updated_at from public.email_preferences e
        where e.newsletter_erased_at is null and (
          e.newsletter_unsubscribe_pending
-         or e.newsletter_consent_at > coalesce(e.newsletter_synced_at, '-infinity'::timestamptz))
+         or e.newsletter_changed_at > coalesce(e.newsletter_synced_at, '-infinity'::timestamptz))
       union
       select r.user_id, r.requested_at from public.newsletter_removals r
     ) stale

@@ -233,4 +233,18 @@ export const BUGS: readonly Bug[] = [
     divergence: /subscribed at mailchimp 1 time\(s\) against Clerk/,
     fixed: true,
   },
+  {
+    id: "n",
+    title:
+      "A withdrawal only the reconcile saw never reaches the provider (two clocks in the sweep)",
+    foundBy: "seed 20261206, path 276:0:3:2:5:5:4:4:4:4:5:5:5:5:5:5:5:5:5:5:5:5:5:5:5:5:5",
+    history: {
+      entity: "users",
+      provider: "mailchimp",
+      lagMinutes: 0,
+      moves: [create(1, "yes"), deliver(0), update(1, "consentOff"), { m: "lose", pick: 0 }],
+    },
+    divergence: /subscribed at mailchimp 1 time\(s\) against Clerk/,
+    fixed: true,
+  },
 ];
