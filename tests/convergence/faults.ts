@@ -110,7 +110,9 @@ export class FaultPlan {
 
 /** A provider's own answer for `fault`. */
 function errorAnswer(service: Service, fault: Fault | "auth", retryAfterSeconds: number) {
-  const status = { "429": 429, "5xx": 500, "4xx": 400, auth: 401 }[fault as string] ?? 500;
+  const status = service === "database" && fault === "5xx"
+    ? 503
+    : { "429": 429, "5xx": 500, "4xx": 400, auth: 401 }[fault as string] ?? 500;
   const headers: Record<string, string> = status === 429
     ? { "retry-after": String(retryAfterSeconds) }
     : {};
@@ -156,7 +158,7 @@ function errorBody(service: Service, status: number): unknown {
     }
     case "database":
       return {
-        code: status === 500 ? "PGRST000" : "PGRST301",
+        code: status === 503 ? "PGRST000" : "PGRST301",
         message: text,
         details: null,
         hint: null,
