@@ -217,6 +217,8 @@ export interface BillingStandIn {
   unavailable?: number;
   /** When false, listed items carry no `payer` (only `payer_id`). */
   listPayers: boolean;
+  /** Items the listing leaves out (as it may ended ones); their payer's subscription has them. */
+  readonly unlisted: Set<string>;
 }
 
 /**
@@ -228,7 +230,12 @@ export interface BillingStandIn {
  * like the rest of the stand-in; they are not rate limited.
  */
 export function serveBilling(clerk: ClerkApi): BillingStandIn {
-  const standIn: BillingStandIn = { items: new Map(), subscriptions: new Map(), listPayers: true };
+  const standIn: BillingStandIn = {
+    items: new Map(),
+    subscriptions: new Map(),
+    listPayers: true,
+    unlisted: new Set(),
+  };
   const refused = (req: Request) =>
     req.headers.get("authorization") === `Bearer ${clerk.secretKey}` ? undefined : Response.json(
       { errors: [{ code: "authentication_invalid", message: "Invalid authentication" }] },
@@ -260,6 +267,7 @@ export function serveBilling(clerk: ClerkApi): BillingStandIn {
     await clerk.onRequest(clerk.requests.at(-1)!);
     const free = url.searchParams.get("include_free") === "true";
     const all = [...standIn.items.values()]
+      .filter(({ data }) => !standIn.unlisted.has(data.id as string))
       .filter(({ data }) => free || (data.plan as { amount?: number } | null)?.amount !== 0)
       .sort((a, b) =>
         (b.data.created_at as number) - (a.data.created_at as number) ||
