@@ -15,6 +15,7 @@ import { TEST_SIGNING_KEY } from "./support/env.ts";
 import { type InngestEngine, startInngestEngine } from "./support/inngest_engine.ts";
 import type { RunEvent } from "./support/inngest_cloud.ts";
 import { withPostgrest } from "./support/postgrest.ts";
+import { random } from "./support/workload.ts";
 import { newId } from "./support/organizations.ts";
 import {
   billingEvent,
@@ -273,28 +274,17 @@ for (const kind of ["user", "organization"] as const) {
   });
 }
 
-/** A seeded random number generator, so that a failing order replays. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `events` shuffled, with some delivered twice: a Svix retry (same id) or a replay (new id). */
 function shuffled(events: readonly RunEvent[], seed: number): RunEvent[] {
-  const random = mulberry32(seed);
+  const next = random(seed);
   const out = events.flatMap((e) => {
-    const r = random();
+    const r = next();
     if (r < 0.15) return [e, e];
     if (r < 0.3) return [e, { ...e, id: billingTestId("msg") }];
     return [e];
   });
   for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
+    const j = Math.floor(next() * (i + 1));
     [out[i], out[j]] = [out[j], out[i]];
   }
   return out;

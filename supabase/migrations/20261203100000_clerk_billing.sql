@@ -477,23 +477,28 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_stale constant text := 'stale';
+  v_subscriptions text[] := '{}';
+  v_items text[] := '{}';
+  v_payment_attempts text[] := '{}';
 begin
+  -- An event carries one kind or two: the others are not looked at.
+  if jsonb_array_length(coalesce(p_subscriptions, '[]')) > 0 then
+    v_subscriptions := public.upsert_billing_subscriptions_from_clerk(p_subscriptions);
+  end if;
+  if jsonb_array_length(coalesce(p_items, '[]')) > 0 then
+    v_items := public.upsert_billing_subscription_items_from_clerk(p_items);
+  end if;
+  if jsonb_array_length(coalesce(p_payment_attempts, '[]')) > 0 then
+    v_payment_attempts := public.upsert_billing_payment_attempts_from_clerk(p_payment_attempts);
+  end if;
   return jsonb_build_object(
     'subscriptions', to_jsonb(array(
-      select coalesce(o, v_stale)
-        from unnest(public.upsert_billing_subscriptions_from_clerk(
-          coalesce(p_subscriptions, '[]'))) with ordinality as u(o, n)
+      select coalesce(o, 'stale') from unnest(v_subscriptions) with ordinality as u(o, n)
        order by n)),
     'items', to_jsonb(array(
-      select coalesce(o, v_stale)
-        from unnest(public.upsert_billing_subscription_items_from_clerk(
-          coalesce(p_items, '[]'))) with ordinality as u(o, n)
-       order by n)),
+      select coalesce(o, 'stale') from unnest(v_items) with ordinality as u(o, n) order by n)),
     'payment_attempts', to_jsonb(array(
-      select coalesce(o, v_stale)
-        from unnest(public.upsert_billing_payment_attempts_from_clerk(
-          coalesce(p_payment_attempts, '[]'))) with ordinality as u(o, n)
+      select coalesce(o, 'stale') from unnest(v_payment_attempts) with ordinality as u(o, n)
        order by n)));
 end;
 $$;
