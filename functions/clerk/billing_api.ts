@@ -32,6 +32,7 @@ import {
 } from "./billing_schemas.ts";
 import type { ClerkPage, PageQuery } from "./organizations_api.ts";
 import type { z } from "zod";
+import { issuesText } from "../util/zod_issues.ts";
 
 /** A listed item, and the payer it names (undefined when it names none). */
 export interface ListedBillingItem {
@@ -171,8 +172,9 @@ function record(value: unknown): Record<string, unknown> | undefined {
 function parsed<T>(schema: z.ZodType<T>, value: unknown, action: string, what: string): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issues = result.error.issues
-    .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
-    .join("; ");
-  throw new ClerkApiError(`${action}: not a Clerk billing ${what} (${issues})`, 200, true);
+  throw new ClerkApiError(
+    `${action}: not a Clerk billing ${what} (${issuesText(result.error)})`,
+    200,
+    true,
+  );
 }

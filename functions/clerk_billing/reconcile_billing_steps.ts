@@ -15,10 +15,15 @@
  *
  * Loaded when such a step first runs, not on the webhook path.
  */
-import { transient, why } from "../clerk/backend_api.ts";
 import type { ClerkBillingApi } from "../clerk/billing_api.ts";
 import { ClerkBillingUnavailableError } from "../clerk/billing_api.ts";
-import { applyPagesFrom, inFlight, type SyncProgress } from "../clerk/paged_sync.ts";
+import {
+  applyPagesFrom,
+  inFlight,
+  type SyncProgress,
+  transient,
+  why,
+} from "../clerk/paged_sync.ts";
 import type { Logger } from "../util/log.ts";
 import type { BillingReconcileStore } from "./reconcile_store.ts";
 import {
