@@ -30,9 +30,7 @@ import {
   type PayerId,
   payerIdOf,
 } from "./billing_schemas.ts";
-import type { ClerkPage, PageQuery } from "./organizations_api.ts";
-import type { z } from "zod";
-import { issuesText } from "../util/zod_issues.ts";
+import { type ClerkPage, type PageQuery, parsed, record } from "./organizations_api.ts";
 
 /** A listed item, and the payer it names (undefined when it names none). */
 export interface ListedBillingItem {
@@ -133,7 +131,12 @@ export function createClerkBillingApi(get: ClerkGet): ClerkBillingApi {
 function listedItem(value: unknown, action: string): ListedBillingItem {
   const payer = record(record(value)?.payer);
   return {
-    item: parsed(billingSubscriptionItemSchema, knownItem(value), action, "subscription item"),
+    item: parsed(
+      billingSubscriptionItemSchema,
+      knownItem(value),
+      action,
+      "billing subscription item",
+    ),
     payer: payerIdOf({
       user_id: typeof payer?.user_id === "string" ? payer.user_id : undefined,
       organization_id: typeof payer?.organization_id === "string"
@@ -161,20 +164,4 @@ function knownItem(value: unknown): unknown {
     canceled_at: item.canceled_at,
     updated_at: item.updated_at,
   };
-}
-
-function record(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === "object" && value !== null && !Array.isArray(value)
-    ? value as Record<string, unknown>
-    : undefined;
-}
-
-function parsed<T>(schema: z.ZodType<T>, value: unknown, action: string, what: string): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  throw new ClerkApiError(
-    `${action}: not a Clerk billing ${what} (${issuesText(result.error)})`,
-    200,
-    true,
-  );
 }
