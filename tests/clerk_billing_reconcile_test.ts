@@ -8,6 +8,9 @@
 import assert from "node:assert/strict";
 import type postgres from "postgres";
 import type { App } from "../functions/app.ts";
+import { ClerkBudgetExhaustedError } from "../functions/clerk/backend_api.ts";
+import { configuredClerkApi } from "../functions/clerk/configured_api.ts";
+import { parseClerkApi } from "../functions/settings/clerk_api.ts";
 import { RECONCILE_FUNCTION_ID } from "../functions/reconcile/reconcile_function.ts";
 import { appAt } from "./support/app.ts";
 import { type ClerkApi, startClerkApi } from "./support/clerk_api.ts";
@@ -285,4 +288,35 @@ Deno.test("a dry run counts billing repairs without writing them", async () => {
     assert.deepEqual(runRow, { billing_items_listed: 1, billing_items_inserted: 1 });
     assert.equal(await readItem(h.sql, item.id as string), undefined);
   });
+});
+
+Deno.test("the billing calls spend the app's one Clerk request budget", async () => {
+  const clerk = startClerkApi({ rateLimit: undefined });
+  serveBilling(clerk);
+  try {
+    // 4 per minute, 2 of them kept for on-demand syncs: the reconcile's
+    // share is 2, and the users' and organizations' first pages spend it.
+    const api = await configuredClerkApi(
+      parseClerkApi({
+        CLERK_SECRET_KEY: clerk.secretKey,
+        CLERK_API_URL: clerk.url,
+        CLERK_API_REQUEST_BUDGET: "4/60s",
+      }),
+      "Cannot reach Clerk",
+    );
+    await api.listUsers({ limit: 10, offset: 0, orderBy: "+created_at" });
+    await api.listOrganizations({ limit: 10, offset: 0 });
+    await assert.rejects(
+      api.listSubscriptionItems({ limit: 10, offset: 0 }),
+      ClerkBudgetExhaustedError,
+    );
+    await assert.rejects(api.getPayerSubscription({ userId: "user_1" }), ClerkBudgetExhaustedError);
+    assert.deepEqual(
+      clerk.requests.map((r) => r.path),
+      ["/v1/users", "/v1/organizations"],
+      "nothing was sent past the budget",
+    );
+  } finally {
+    await clerk.close();
+  }
 });
