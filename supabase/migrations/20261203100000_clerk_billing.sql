@@ -229,15 +229,10 @@ grant execute on function public.has_plan(text) to anon, authenticated, service_
 -- replay).
 create function public.upsert_billing_subscriptions_from_clerk(p_rows jsonb)
 returns text[]
-language plpgsql
+language sql
 security definer
 set search_path = ''
 as $$
-#variable_conflict use_column
-declare
-  v_outcomes text[];
-begin
-  perform public.check_billing_rows('subscription', p_rows);
   with input as (
     select distinct on (r.id) r.*
       from jsonb_to_recordset(p_rows) as r(
@@ -275,12 +270,9 @@ begin
                is distinct from row(s.status, s.active_at, s.past_due_at))
     returning s.id, case when s.xmax = 0 then 'inserted' else 'updated' end as outcome
   )
-  select array_agg(w.outcome order by r.n)
-    into v_outcomes
+  select coalesce(array_agg(w.outcome order by r.n), '{}')
     from jsonb_array_elements(p_rows) with ordinality as r(value, n)
     left join written w on w.id = r.value ->> 'id';
-  return coalesce(v_outcomes, '{}');
-end;
 $$;
 
 -- Applies Clerk subscription items: p_rows is a JSON array of rows (id,
@@ -289,15 +281,10 @@ $$;
 -- clerk_updated_at). Outcomes as for subscriptions.
 create function public.upsert_billing_subscription_items_from_clerk(p_rows jsonb)
 returns text[]
-language plpgsql
+language sql
 security definer
 set search_path = ''
 as $$
-#variable_conflict use_column
-declare
-  v_outcomes text[];
-begin
-  perform public.check_billing_rows('subscription item', p_rows);
   with input as (
     select distinct on (r.id) r.*
       from jsonb_to_recordset(p_rows) as r(
@@ -359,12 +346,9 @@ begin
                                     t.canceled_at))
     returning t.id, case when t.xmax = 0 then 'inserted' else 'updated' end as outcome
   )
-  select array_agg(w.outcome order by r.n)
-    into v_outcomes
+  select coalesce(array_agg(w.outcome order by r.n), '{}')
     from jsonb_array_elements(p_rows) with ordinality as r(value, n)
     left join written w on w.id = r.value ->> 'id';
-  return coalesce(v_outcomes, '{}');
-end;
 $$;
 
 -- Applies Clerk payment attempts: p_rows is a JSON array of rows (id,
@@ -372,15 +356,10 @@ $$;
 -- currency, failed_reason, clerk_updated_at). Outcomes as for subscriptions.
 create function public.upsert_billing_payment_attempts_from_clerk(p_rows jsonb)
 returns text[]
-language plpgsql
+language sql
 security definer
 set search_path = ''
 as $$
-#variable_conflict use_column
-declare
-  v_outcomes text[];
-begin
-  perform public.check_billing_rows('payment attempt', p_rows);
   with input as (
     select distinct on (r.id) r.*
       from jsonb_to_recordset(p_rows) as r(
@@ -427,40 +406,9 @@ begin
                                     p.failed_reason))
     returning p.id, case when p.xmax = 0 then 'inserted' else 'updated' end as outcome
   )
-  select array_agg(w.outcome order by r.n)
-    into v_outcomes
+  select coalesce(array_agg(w.outcome order by r.n), '{}')
     from jsonb_array_elements(p_rows) with ordinality as r(value, n)
     left join written w on w.id = r.value ->> 'id';
-  return coalesce(v_outcomes, '{}');
-end;
-$$;
-
--- Refuses a batch with a row that has no id or no clerk_updated_at, naming
--- it; the one-payer and status checks are the tables' constraints.
-create function public.check_billing_rows(p_what text, p_rows jsonb)
-returns void
-language plpgsql
-immutable
-set search_path = ''
-as $$
-declare
-  v_bad text;
-begin
-  if jsonb_typeof(coalesce(p_rows, '[]')) <> 'array' then
-    raise exception 'Cannot apply Clerk billing rows: a % batch must be a JSON array', p_what
-      using errcode = '22023';
-  end if;
-  select coalesce(r.id, '') into v_bad
-    from jsonb_to_recordset(coalesce(p_rows, '[]')) as r(id text, clerk_updated_at text)
-   where r.id is null or r.id = '' or r.clerk_updated_at is null
-   limit 1;
-  if v_bad = '' then
-    raise exception 'Cannot apply Clerk %: id is required', p_what using errcode = '22023';
-  elsif v_bad is not null then
-    raise exception 'Cannot apply Clerk % "%": clerk_updated_at is required', p_what, v_bad
-      using errcode = '22023';
-  end if;
-end;
 $$;
 
 -- What one Clerk billing event (or a page of the repair) does, in one call:
@@ -491,14 +439,14 @@ begin
   if jsonb_array_length(coalesce(p_payment_attempts, '[]')) > 0 then
     v_payment_attempts := public.upsert_billing_payment_attempts_from_clerk(p_payment_attempts);
   end if;
+  -- A row that wrote nothing (an older version, or a replay) is stale.
   return jsonb_build_object(
     'subscriptions', to_jsonb(array(
-      select coalesce(o, 'stale') from unnest(v_subscriptions) with ordinality as u(o, n)
-       order by n)),
+      select coalesce(o, 'stale') from unnest(v_subscriptions) with ordinality u(o, n) order by n)),
     'items', to_jsonb(array(
-      select coalesce(o, 'stale') from unnest(v_items) with ordinality as u(o, n) order by n)),
+      select coalesce(o, 'stale') from unnest(v_items) with ordinality u(o, n) order by n)),
     'payment_attempts', to_jsonb(array(
-      select coalesce(o, 'stale') from unnest(v_payment_attempts) with ordinality as u(o, n)
+      select coalesce(o, 'stale') from unnest(v_payment_attempts) with ordinality u(o, n)
        order by n)));
 end;
 $$;
@@ -506,12 +454,10 @@ $$;
 comment on function public.apply_billing_from_clerk(jsonb, jsonb, jsonb) is
   'Applies Clerk billing subscriptions, items and payment attempts in one call. Newest clerk_updated_at wins; equal versions merge; replays change nothing. Returns the outcomes (inserted, updated, stale) per input row.';
 
-revoke all on function public.check_billing_rows(text, jsonb) from public, anon, authenticated;
 revoke all on function public.upsert_billing_subscriptions_from_clerk(jsonb) from public, anon, authenticated;
 revoke all on function public.upsert_billing_subscription_items_from_clerk(jsonb) from public, anon, authenticated;
 revoke all on function public.upsert_billing_payment_attempts_from_clerk(jsonb) from public, anon, authenticated;
 revoke all on function public.apply_billing_from_clerk(jsonb, jsonb, jsonb) from public, anon, authenticated;
-grant execute on function public.check_billing_rows(text, jsonb) to service_role;
 grant execute on function public.upsert_billing_subscriptions_from_clerk(jsonb) to service_role;
 grant execute on function public.upsert_billing_subscription_items_from_clerk(jsonb) to service_role;
 grant execute on function public.upsert_billing_payment_attempts_from_clerk(jsonb) to service_role;
