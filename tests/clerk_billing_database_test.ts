@@ -190,6 +190,15 @@ Deno.test("exactly one payer column is set, and an empty id is no id", async (t)
       const row = await readItem(sql, id);
       assert.deepEqual([row?.payer_user_id, row?.payer_organization_id], [null, org]);
     });
+    await t.step("a row without a version is refused for good (SQLSTATE 23502)", async () => {
+      const id = billingTestId("csub_item");
+      const row = { ...itemRow(id, newId("user"), 1), clerk_updated_at: null as unknown as string };
+      const error = await store.apply(itemsBatch(row)).then(() => undefined, (e) => e);
+      assert.ok(error instanceof DatabaseError, String(error));
+      assert.equal(error.code, "23502");
+      assert.match(error.message, /clerk_updated_at/);
+      assert.equal(await readItem(sql, id), undefined);
+    });
     await t.step("a status in camelCase is refused: the rows store snake_case", async () => {
       const error = await store.apply(
         itemsBatch(itemRow(billingTestId("csub_item"), newId("user"), 1, { status: "pastDue" })),
