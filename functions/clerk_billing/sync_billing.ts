@@ -24,7 +24,7 @@ import {
   billingSubscriptionItemEventSchema,
   payerIdOf,
 } from "../clerk/billing_schemas.ts";
-import { databaseFailure, parseInput } from "../inngest/step_errors.ts";
+import { loggedWrite, parseInput } from "../inngest/step_errors.ts";
 import type { Logger } from "../util/log.ts";
 import {
   PAYMENT_ATTEMPT_TRIGGER,
@@ -37,7 +37,7 @@ import {
   toPaymentAttemptRow,
   toSubscriptionItemRow,
 } from "./rows.ts";
-import type { BillingOutcomes, BillingStore } from "./store.ts";
+import type { BillingStore } from "./store.ts";
 
 /** The function ids. */
 export const SYNC_SUBSCRIPTION_FUNCTION_ID = "sync-billing-subscription-from-clerk";
@@ -136,25 +136,25 @@ function createBillingFunction<T>(
       // sets one; without it, the epoch, which never outranks a dated version.
       const batch = workflow.batch(data, event.ts ?? 0);
       const fields = { ...workflow.fields(data), event: event.name, event_id: event.id };
-      const outcomes = await step.run(`apply-${workflow.what.replaceAll(" ", "-")}`, async () => {
-        const started = performance.now();
-        let outcomes: BillingOutcomes;
-        try {
-          outcomes = await (await deps.store()).apply(batch);
-        } catch (error) {
-          throw databaseFailure(`${action} from ${event.name}`, error);
-        }
-        deps.logger.info("Clerk billing synced", {
-          ...fields,
-          outcome: [
-            ...outcomes.subscriptions,
-            ...outcomes.items,
-            ...outcomes.payment_attempts,
-          ].join(","),
-          duration_ms: Math.round(performance.now() - started),
-        });
-        return outcomes;
-      });
+      const outcomes = await step.run(
+        `apply-${workflow.what.replaceAll(" ", "-")}`,
+        () =>
+          loggedWrite(
+            deps.logger,
+            "Clerk billing synced",
+            fields,
+            `${action} from ${event.name}`,
+            async () => {
+              const outcomes = await (await deps.store()).apply(batch);
+              const all = [
+                ...outcomes.subscriptions,
+                ...outcomes.items,
+                ...outcomes.payment_attempts,
+              ];
+              return { ...outcomes, outcome: all.join(",") };
+            },
+          ),
+      );
       return { id: (data as { id: string }).id, ...outcomes };
     },
   );
