@@ -7,7 +7,7 @@
  * Backend API's `CommerceSubscription` and `CommerceSubscriptionItem`).
  *
  * Loose, like every Clerk schema here, and lenient where real payloads
- * differ from the types (see docs/clerk-billing.md, "What Clerk sends"):
+ * differ from the types (docs/clerk-billing.md#what-clerk-sends):
  *
  * - the payer names its user or organization, and sends the other id as
  *   `""` rather than leaving it out: an empty id is no id;
