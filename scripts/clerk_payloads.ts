@@ -8,9 +8,15 @@
  * the network; `deno task webhook:send` and the tests wire it up.
  */
 import { Webhook } from "svix";
+import { BILLING_EVENT_TYPES, billingData, isBillingEventType } from "./clerk_billing_payloads.ts";
 
-/** The Clerk event types with a built-in payload. */
-export const CLERK_EVENT_TYPES = ["user.created", "user.updated", "user.deleted"] as const;
+/** The Clerk event types with a built-in payload: the user's, and Clerk Billing's. */
+export const CLERK_EVENT_TYPES = [
+  "user.created",
+  "user.updated",
+  "user.deleted",
+  ...BILLING_EVENT_TYPES,
+] as const;
 
 /** A Clerk event type with a built-in payload. */
 export type ClerkEventType = typeof CLERK_EVENT_TYPES[number];
@@ -26,7 +32,10 @@ export interface ClerkWebhookPayload {
 
 /** Changes to a built-in payload. */
 export interface ClerkPayloadOverrides {
-  /** `data.id`. Default: a new Clerk-looking user id. */
+  /**
+   * `data.id` of a user event; the payer of a billing event (a user id, or
+   * an organization's `org_…`). Default: a new Clerk-looking user id.
+   */
   readonly userId?: string;
   /** When the event happened. Default: now. */
   readonly at?: Date;
@@ -85,7 +94,9 @@ export function buildClerkPayload(
 ): ClerkWebhookPayload {
   const id = overrides.userId ?? newUserId();
   const now = (overrides.at ?? new Date()).getTime();
-  const data = type === "user.deleted"
+  const data = isBillingEventType(type)
+    ? billingData(type, { payerId: id, at: now })
+    : type === "user.deleted"
     ? { deleted: true, id, object: "user" }
     : userData(id, type === "user.created" ? now : now - DAY_MS, now);
   return {

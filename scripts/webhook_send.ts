@@ -44,7 +44,8 @@ Options:
                      the environment or .env; the first one if there are several)
   --type TYPE        ${CLERK_EVENT_TYPES.join(" | ")} (default user.created)
   --file PATH        send this JSON Clerk payload instead of a built-in one
-  --user-id ID       set data.id (default: a new user id for every delivery)
+  --user-id ID       set data.id (default: a new user id for every delivery);
+                     for billing types, the payer (user_... or org_...)
   --count N          send N deliveries, each with a new svix-id (default 1)
   --concurrency N    deliveries in flight at once (default 1)
   --duplicate        reuse one svix-id and body for every delivery, like a

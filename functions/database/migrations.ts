@@ -17,4 +17,5 @@ export const MIGRATIONS: readonly string[] = [
   "20261202100000_organizations",
   "20261202110000_newsletter",
   "20261202120000_billing_customers",
+  "20261203100000_clerk_billing",
 ];

@@ -22,6 +22,7 @@ import { supabaseWriteRows } from "./_supabase_write.ts";
 import { meSyncBenchmark, meSyncBenchOptions } from "./_me_sync.ts";
 import { reconcileBenchmark } from "./_reconcile.ts";
 import { organizationsReconcileBenchmark } from "./_reconcile_organizations.ts";
+import { clerkBillingBenchmark } from "./_clerk_billing.ts";
 
 const quick = Deno.args.includes("--quick");
 // The write-path figures are PostgreSQL's, with several connections: the
@@ -110,6 +111,16 @@ try {
     ...await organizationsReconcileBenchmark({
       organizations: quick ? 1_000 : 10_000,
       rounds: quick ? 1 : 2,
+      progress,
+    }),
+  );
+
+  progress("9: Clerk Billing rows written (alone: tests/bench/clerk_billing.ts)");
+  rows.push(
+    ...await clerkBillingBenchmark({
+      items: quick ? 1_000 : 10_000,
+      rounds: quick ? 1 : 3,
+      connections: 4,
       progress,
     }),
   );

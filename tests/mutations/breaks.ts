@@ -30,6 +30,11 @@ const ONBOARDING = "functions/onboarding/onboarding_emails.ts";
 const SYNC = "functions/users/sync_user.ts";
 const NEWSLETTER = "tests/newsletter_test.ts";
 const ORGS_MIGRATION = "supabase/migrations/20261202100000_organizations.sql";
+const BILLING_MIGRATION = "supabase/migrations/20261203100000_clerk_billing.sql";
+const BILLING_ROWS = "functions/clerk_billing/rows.ts";
+const BILLING_DATABASE = "tests/clerk_billing_database_test.ts";
+const BILLING_LIFE = "tests/clerk_billing_lifecycle_test.ts";
+const BILLING_WEBHOOK = "tests/clerk_billing_webhook_test.ts";
 
 /** Every break, in the order they run. */
 export const BREAKS: readonly Break[] = [
@@ -409,5 +414,98 @@ export const reachedIn = toUserRow;`,
       replace: ``,
     }],
     suites: ["tests/inngest_sdk_contract_test.ts"],
+  },
+  {
+    name: "billing: the item upsert writes whatever arrives last",
+    patches: [{
+      file: BILLING_MIGRATION,
+      find: `    where excluded.clerk_updated_at > t.clerk_updated_at\n`,
+      replace: `    where true\n`,
+    }],
+    suites: [BILLING_DATABASE],
+  },
+  {
+    name: "billing: rows versioned by when they are processed, not by Clerk's updated_at",
+    patches: [{
+      file: BILLING_ROWS,
+      find: `  return new Date(updatedAt ?? fallback).toISOString();`,
+      replace: `  return new Date().toISOString();`,
+    }],
+    suites: [BILLING_LIFE],
+  },
+  {
+    name: "billing: pastDue stored as Clerk spelled it",
+    patches: [{
+      file: BILLING_ROWS,
+      find: `  return status.replace(/[A-Z]/g, (letter) => \`_\${letter.toLowerCase()}\`);`,
+      replace: `  return status;`,
+    }],
+    suites: [BILLING_LIFE],
+  },
+  {
+    name: "billing: subscriptionItem.past_due (the old spelling) no longer declared",
+    patches: [{
+      file: "functions/clerk_billing/events.ts",
+      find: `  "subscriptionItem.past_due",\n`,
+      replace: ``,
+    }],
+    suites: [BILLING_WEBHOOK],
+  },
+  {
+    name: "billing: a canceled plan is cut off on the day of the cancellation",
+    patches: [{
+      file: BILLING_MIGRATION,
+      find: `           or (i.status = 'canceled' and i.period_end > now())\n`,
+      replace: ``,
+    }],
+    suites: [BILLING_DATABASE, BILLING_LIFE],
+  },
+  {
+    name: "billing: the tables accept both payer columns set",
+    patches: [{
+      file: BILLING_MIGRATION,
+      find: `  constraint billing_subscription_items_one_payer check (
+    num_nonnulls(payer_user_id, payer_organization_id) = 1
+    and coalesce(payer_user_id, payer_organization_id) <> ''
+  ),`,
+      replace: ``,
+    }],
+    suites: [BILLING_DATABASE],
+  },
+  {
+    name: "billing: Clerk's empty payer id counts as an id",
+    patches: [
+      {
+        file: "functions/clerk/billing_schemas.ts",
+        find: `  const organizationId = payer?.organization_id || undefined;`,
+        replace: `  const organizationId = payer?.organization_id ?? undefined;`,
+      },
+      {
+        file: "functions/clerk/billing_schemas.ts",
+        find: `  if (userId && !organizationId) return { userId };`,
+        replace: `  if (userId && organizationId === undefined) return { userId };`,
+      },
+    ],
+    suites: [BILLING_WEBHOOK],
+  },
+  {
+    name: "billing: the payment attempt keeps the payer beside its failure reason",
+    patches: [{
+      file: BILLING_ROWS,
+      find: `      ? { code: reason.code ?? null, decline_code: reason.decline_code ?? null }`,
+      replace:
+        `      ? { code: reason.code ?? null, decline_code: reason.decline_code ?? null, ...{ payer: attempt.payer } }`,
+    }],
+    suites: [BILLING_LIFE],
+  },
+  {
+    name: "billing: the sync log line carries the payer object",
+    patches: [{
+      file: "functions/clerk_billing/sync_billing.ts",
+      find: `  return { payer_user_id: id?.userId, payer_organization_id: id?.organizationId };`,
+      replace:
+        `  return { payer_user_id: id?.userId, payer_organization_id: id?.organizationId, payer: JSON.stringify(payer) };`,
+    }],
+    suites: [BILLING_LIFE],
   },
 ];
