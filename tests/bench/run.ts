@@ -10,6 +10,7 @@
  *   deno run --allow-all tests/bench/run.ts            # the full suite
  *   deno run --allow-all tests/bench/run.ts --quick    # a short smoke run
  */
+import { authEmailsBenchmark, authEmailsBenchOptions } from "./_auth_emails.ts";
 import { coldStartBenchmark } from "./_cold_start.ts";
 import { deployBenchmark } from "./_deploy.ts";
 import { ingressBenchmark } from "./_ingress.ts";
@@ -124,6 +125,9 @@ try {
       progress,
     }),
   );
+
+  progress("10: Clerk's emails: webhook to Resend, and ingress with the feature on");
+  rows.push(...await authEmailsBenchmark(authEmailsBenchOptions(quick, eventApiUrl, progress)));
 } finally {
   await stopAll();
   clearTimeout(watchdog);
