@@ -10,10 +10,11 @@
 import assert from "node:assert/strict";
 import { RESEND_DEADLINE_MS } from "../functions/auth_emails/stage.ts";
 import { EMAIL_CONTENT_FIELDS } from "../functions/clerk/email_schemas.ts";
+import { type Env, parseSettings } from "../functions/settings.ts";
 import { AUTH_EMAIL_FROM, authRow, codeEmail, withAuthEmails } from "./support/auth_emails.ts";
 import { within } from "./support/bounded.ts";
 import { clerkPayload, newMessageId, newUserId } from "./support/clerk.ts";
-import { healthDetailsRequest } from "./support/env.ts";
+import { healthDetailsRequest, testEnv } from "./support/env.ts";
 
 const key = (svixId: string) => `clerk-email/${svixId}`;
 
@@ -124,6 +125,19 @@ Deno.test("the webhook's answer tells Svix whether a retry can help", async (t) 
       assert.equal((await authRow(sql, svixId)).status, "pending");
       assert.ok(!inngest.accepted.some((e) => e.id === svixId));
     });
+
+    await t.step(
+      "a refused API key (403): 503, the row pending until the key is fixed",
+      async () => {
+        const svixId = newMessageId();
+        resend.fault = () => ({ status: 403 });
+        const answer = await deliver(codeEmail().payload, svixId);
+        resend.fault = () => undefined;
+        assert.equal(answer.status, 503);
+        assert.equal(answer.body.error, "resend_unauthorized");
+        assert.equal((await authRow(sql, svixId)).status, "pending");
+      },
+    );
 
     await t.step("a permanent refusal (422): 2xx, recorded as failed, never retried", async () => {
       const email = codeEmail();
@@ -297,4 +311,17 @@ Deno.test("past Resend's 24 hours of idempotency, the ledger keeps a late retry 
       assert.equal((await authRow(sql, svixId)).status, "sent");
     });
   });
+});
+
+Deno.test("AUTH_EMAIL_FROM is validated in a group of its own, apart from the email copy", () => {
+  const group = (env: Env) => parseSettings(testEnv(env)).authEmails;
+  assert.deepEqual(group({}), { ok: true, value: undefined }, "unset: off, no problem");
+  assert.deepEqual(group({ AUTH_EMAIL_FROM: "not an address" }), {
+    ok: false,
+    problems: ['AUTH_EMAIL_FROM must be an address or "Name <address>"'],
+  });
+  const alone = group({ AUTH_EMAIL_FROM, APP_NAME: undefined, EMAIL_POSTAL_ADDRESS: undefined });
+  assert.ok(alone.ok && alone.value?.from === AUTH_EMAIL_FROM, "the copy's settings do not matter");
+  const dry = group({ AUTH_EMAIL_FROM, RESEND_API_KEY: undefined, EMAIL_DRY_RUN: "true" });
+  assert.ok(dry.ok && dry.value?.dryRun && !dry.value.resendApiKey, "a dry run needs no key");
 });

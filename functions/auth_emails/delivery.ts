@@ -6,10 +6,12 @@
  *   `clerk-email/<svix-id>`: every Svix retry of the delivery reuses it, so
  *   Resend sends the email once however often the webhook runs.
  * - Resend gets {@link RESEND_DEADLINE_MS}; past it the request is abandoned.
- * - A timeout, a 429 or a 5xx throws a 5xx `HttpError` (with `Retry-After`
- *   when Resend gave one), so that Svix retries under the same key; a
- *   permanent refusal (a 422 invalid address, say) returns: a retry cannot
- *   help, and the row says `failed`.
+ * - Resend's failures are read by the shared classifier
+ *   (`../util/provider_failure.ts`, through the mailer's error kinds). A
+ *   timeout, a 429, a 5xx or a refused key throws a 5xx `HttpError` (with
+ *   `Retry-After` when Resend gave one), so that Svix retries under the same
+ *   key; a permanent refusal (a 422 invalid address, say) returns: a retry
+ *   cannot help, and the row says `failed`.
  * - Resend forgets a key after 24 hours while Svix retries for about 28:
  *   past {@link LEDGER_CHECK_AFTER_MS} since Clerk's event, the ledger is
  *   read first, and an email it already finished is not sent again.
@@ -158,7 +160,7 @@ function retryAnswer(error: unknown): { status: number; code: string; message: s
   if (error instanceof MailerError && error.kind === "rate_limited") {
     return { status: 503, code: "resend_rate_limited", message: "Resend rate limited the email" };
   }
-  if (error instanceof MailerError && (error.status === 401 || error.status === 403)) {
+  if (error instanceof MailerError && error.kind === "auth") {
     return {
       status: 503,
       code: "resend_unauthorized",

@@ -63,6 +63,8 @@ export type ResendFault =
   | { status: 429; retryAfterSeconds: number }
   | { status: 500 }
   | { status: 422; name?: string }
+  /** A refused API key (revoked, or being rotated). */
+  | { status: 403 }
   /** Never answers (until the stand-in closes): the email is not sent. */
   | { status: "hang" };
 
@@ -179,6 +181,7 @@ export function startResendApi(options: ResendApiOptions = {}): ResendApi {
       });
     }
     if (fault?.status === 500) return refuse(500, "internal_server_error", "Boom");
+    if (fault?.status === 403) return refuse(403, "invalid_api_key", "API key is invalid");
     if (fault?.status === 422) {
       // Like Resend's, the message quotes the address it rejected.
       return refuse(422, fault.name ?? "validation_error", `Invalid \`to\` field: ${parsed.to}`);
