@@ -9,8 +9,9 @@
  */
 import assert from "node:assert/strict";
 import { RESEND_DEADLINE_MS } from "../functions/auth_emails/stage.ts";
-import { EMAIL_CONTENT_FIELDS } from "../functions/clerk/email_schemas.ts";
+import { clerkEmailSchema, EMAIL_CONTENT_FIELDS } from "../functions/clerk/email_schemas.ts";
 import { type Env, parseSettings } from "../functions/settings.ts";
+import { buildClerkPayload } from "../scripts/clerk_payloads.ts";
 import { AUTH_EMAIL_FROM, authRow, codeEmail, withAuthEmails } from "./support/auth_emails.ts";
 import { within } from "./support/bounded.ts";
 import { clerkPayload, newMessageId, newUserId } from "./support/clerk.ts";
@@ -324,4 +325,26 @@ Deno.test("AUTH_EMAIL_FROM is validated in a group of its own, apart from the em
   assert.ok(alone.ok && alone.value?.from === AUTH_EMAIL_FROM, "the copy's settings do not matter");
   const dry = group({ AUTH_EMAIL_FROM, RESEND_API_KEY: undefined, EMAIL_DRY_RUN: "true" });
   assert.ok(dry.ok && dry.value?.dryRun && !dry.value.resendApiKey, "a dry run needs no key");
+});
+
+Deno.test("webhook:send's email.created is a verification code shaped like @clerk/backend's EmailJSON", () => {
+  const payload = buildClerkPayload("email.created");
+  const email = clerkEmailSchema.parse(payload.data);
+  assert.equal(payload.type, "email.created");
+  assert.deepEqual([email.slug, email.user_id, email.delivered_by_clerk], [
+    "verification_code",
+    null,
+    false,
+  ], "a sign-up code, for the app to deliver");
+  const code = (email.data as { otp_code: string }).otp_code;
+  assert.match(code, /^\d{6}$/);
+  for (const part of [email.subject, email.body, email.body_plain]) assert.ok(part?.includes(code));
+  assert.match(email.to_email_address ?? "", /@example\.com$/);
+  assert.match(email.id, /^ema_/);
+  const signIn = buildClerkPayload("email.created", { userId: "user_given" });
+  assert.equal(
+    clerkEmailSchema.parse(signIn.data).user_id,
+    "user_given",
+    "--user-id: a sign-in code",
+  );
 });
