@@ -50,6 +50,8 @@ export const EMAIL_CREATED = "email.created";
 export function createAuthEmailStage(deps: AuthEmailStageDeps): WebhookStage {
   const { settings } = deps;
   const ledgerMs = deps.ledgerDeadlineMs ?? LEDGER_DEADLINE_MS;
+  const withLedger = <T>(use: (ledger: AuthEmailLedger) => Promise<T>) =>
+    withDeadline(deps.ledger().then(use), ledgerMs, "The database did not answer in time");
   return {
     type: EMAIL_CREATED,
     run: async (event) => {
@@ -65,11 +67,7 @@ export function createAuthEmailStage(deps: AuthEmailStageDeps): WebhookStage {
       });
       const record = async (entry: Omit<AuthEmailEntry, keyof typeof ids>) => {
         try {
-          await withDeadline(
-            deps.ledger().then((ledger) => ledger.record({ ...ids, ...entry })),
-            ledgerMs,
-            "The database did not answer in time",
-          );
+          await withLedger((ledger) => ledger.record({ ...ids, ...entry }));
         } catch (error) {
           // The email matters more than its row: log, and answer as if written.
           log.error("Clerk's email not recorded in public.email_deliveries", {
@@ -96,12 +94,7 @@ export function createAuthEmailStage(deps: AuthEmailStageDeps): WebhookStage {
         email,
         settings: settings.value!,
         mailer: deps.mailer,
-        status: () =>
-          withDeadline(
-            deps.ledger().then((ledger) => ledger.status(event.id)),
-            ledgerMs,
-            "The database did not answer in time",
-          ),
+        status: () => withLedger((ledger) => ledger.status(event.id)),
         record,
         log,
         deadlineMs: deps.resendDeadlineMs ?? RESEND_DEADLINE_MS,

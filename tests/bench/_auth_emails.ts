@@ -48,7 +48,7 @@ export function authEmailsBenchOptions(
 ): AuthEmailsBenchOptions {
   return {
     eventApiUrl,
-    rounds: quick ? 2 : 5,
+    rounds: quick ? 2 : 7,
     emails: quick ? 50 : 200,
     ingressMs: quick ? 1500 : 4000,
     concurrency: 32,
