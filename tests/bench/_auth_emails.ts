@@ -48,9 +48,9 @@ export function authEmailsBenchOptions(
 ): AuthEmailsBenchOptions {
   return {
     eventApiUrl,
-    rounds: quick ? 2 : 7,
+    rounds: quick ? 2 : 5,
     emails: quick ? 50 : 200,
-    ingressMs: quick ? 1500 : 4000,
+    ingressMs: quick ? 1500 : 2500,
     concurrency: 32,
     progress,
   };

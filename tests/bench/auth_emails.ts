@@ -3,7 +3,7 @@
  * the feature on), with the same report as `deno task bench`, written to
  * `.bench/auth_emails.md`:
  *
- *   deno run --allow-all tests/bench/auth_emails.ts           # 7 rounds of 200 codes
+ *   deno run --allow-all tests/bench/auth_emails.ts           # 5 rounds of 200 codes
  *   deno run --allow-all tests/bench/auth_emails.ts --quick   # 2 rounds of 50
  */
 import { authEmailsBenchmark, authEmailsBenchOptions } from "./_auth_emails.ts";
