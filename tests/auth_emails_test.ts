@@ -166,6 +166,15 @@ Deno.test("the webhook's answer tells Svix whether a retry can help", async (t) 
       assert.deepEqual(event?.data, redacted(email.payload.data));
     });
 
+    await t.step("no plain body (body_plain null): sent with the HTML alone", async () => {
+      const email = codeEmail({ body_plain: null });
+      const answer = await deliver(email.payload);
+      assert.equal(answer.status, 200);
+      const sent = JSON.parse(resend.received.at(-1)!.body);
+      assert.equal(sent.html, email.payload.data.body);
+      assert.ok(!("text" in sent), "no empty text part");
+    });
+
     await t.step("a message without a recipient: 2xx, failed, nothing sent", async () => {
       const before = resend.received.length;
       const svixId = newMessageId();

@@ -17,8 +17,8 @@ import type { Mailer } from "../email/mailer.ts";
 import type { AuthEmailSettings } from "../settings.ts";
 import type { FeatureGroup } from "../settings/features.ts";
 import { withDeadline } from "../util/deadline.ts";
+import { lazy } from "../util/lazy.ts";
 import { errorFields, type Logger } from "../util/log.ts";
-import { deliverAuthEmail } from "./delivery.ts";
 import type { AuthEmailEntry, AuthEmailLedger } from "./ledger.ts";
 import { redactEmail } from "./redact.ts";
 
@@ -50,6 +50,8 @@ export const EMAIL_CREATED = "email.created";
 export function createAuthEmailStage(deps: AuthEmailStageDeps): WebhookStage {
   const { settings } = deps;
   const ledgerMs = deps.ledgerDeadlineMs ?? LEDGER_DEADLINE_MS;
+  // Loaded with the first email to send: other events never load it.
+  const delivery = lazy(() => import("./delivery.ts"));
   const withLedger = <T>(use: (ledger: AuthEmailLedger) => Promise<T>) =>
     withDeadline(deps.ledger().then(use), ledgerMs, "The database did not answer in time");
   return {
@@ -89,6 +91,7 @@ export function createAuthEmailStage(deps: AuthEmailStageDeps): WebhookStage {
         });
         throw new HttpError(503, "not_configured", `Not configured: ${problems}`);
       }
+      const { deliverAuthEmail } = await delivery();
       await deliverAuthEmail({
         event,
         email,

@@ -7,6 +7,7 @@ import type postgres from "postgres";
 import type { App } from "../../functions/app.ts";
 import type { Env } from "../../functions/settings.ts";
 import { appAt } from "./app.ts";
+import { within } from "./bounded.ts";
 import { type ClerkPayload, clerkPayload, newMessageId, signedRequest } from "./clerk.ts";
 import { type CapturedLogs, captureLogs } from "./env.ts";
 import { type EventApi, startEventApi } from "./event_api.ts";
@@ -77,7 +78,12 @@ export async function withAuthEmails(
         ...env,
       }, { logger: logs.logger });
       const deliver = async (payload: ClerkPayload, svixId = newMessageId()) => {
-        const res = await app.handler(signedRequest(payload, { id: svixId }));
+        // Resend gets 10 s and Inngest 10 s: an answer later than that is a bug.
+        const res = await within(
+          app.handler(signedRequest(payload, { id: svixId })),
+          25_000,
+          `the webhook's answer to ${payload.type} ${svixId}`,
+        );
         return { status: res.status, body: await res.json(), headers: res.headers };
       };
       await fn({ sql, postgrest, resend, inngest, logs, app, deliver });
