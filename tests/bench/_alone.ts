@@ -6,11 +6,15 @@
 import { markdownTable, type Row } from "./_report.ts";
 import { REPO_ROOT, stopAll } from "./_process.ts";
 
-/** Runs `bench` alone and reports its rows under `title`, in `.bench/<file>`. */
+/**
+ * Runs `bench` alone and reports its rows under `title`, in `.bench/<file>`;
+ * `note` follows the line that says when and where it ran.
+ */
 export async function runAlone(
   title: string,
   file: string,
   bench: (quick: boolean, progress: (line: string) => void) => Promise<Row[]>,
+  note = "",
 ): Promise<void> {
   const quick = Deno.args.includes("--quick");
   if (!Deno.env.get("TEST_DATABASE_URL")) {
@@ -34,7 +38,7 @@ export async function runAlone(
     `${
       new Date().toISOString()
     }, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs` +
-    `${quick ? ", quick run (not comparable)" : ""}.`,
+    `${quick ? ", quick run (not comparable)" : ""}.${note ? ` ${note}` : ""}`,
     "",
     markdownTable(rows),
     missed.length ? `\nTargets missed: ${missed.join("; ")}\n` : "\nAll targets met.\n",

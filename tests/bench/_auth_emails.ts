@@ -1,5 +1,5 @@
 /**
- * Benchmark 9: Clerk's own emails. How long a code takes from the webhook
+ * Benchmark 10: Clerk's own emails. How long a code takes from the webhook
  * request leaving Svix to the send arriving at Resend (p50, p99), and until
  * the webhook's answer; and, in the same run, that ingress of every other
  * event type is unchanged by the feature being on.
@@ -23,7 +23,7 @@ import { percentile, runLoad } from "./_load.ts";
 import { type Server, spawnServer, waitUntilAnswering } from "./_process.ts";
 import { compare, num, type Row } from "./_report.ts";
 
-/** How benchmark 9 runs. */
+/** How benchmark 10 runs. */
 export interface AuthEmailsBenchOptions {
   readonly eventApiUrl: string;
   /** Rounds, each of `emails` codes and one ingress load per server. */
@@ -40,7 +40,7 @@ interface Percentiles {
   readonly p99: number[];
 }
 
-/** The options `deno task bench` runs benchmark 9 with. */
+/** The options `deno task bench` runs benchmark 10 with. */
 export function authEmailsBenchOptions(
   quick: boolean,
   eventApiUrl: string,
@@ -63,7 +63,7 @@ const note = (into: Percentiles, samples: number[]) => {
   into.p99.push(percentile(samples, 0.99));
 };
 
-/** Runs benchmark 9 and returns its rows. */
+/** Runs benchmark 10 and returns its rows. */
 export async function authEmailsBenchmark(options: AuthEmailsBenchOptions): Promise<Row[]> {
   const sql = await connect();
   const postgrest = startPostgrestDouble({ sql, serviceKey: TEST_SERVICE_KEY });
@@ -200,7 +200,7 @@ export async function authEmailsBenchmark(options: AuthEmailsBenchOptions): Prom
     const c = options.concurrency;
     return [
       compare(
-        "9. Clerk's email, webhook to Resend p50, ms",
+        "10. Clerk's email, webhook to Resend p50, ms",
         toResend.p50,
         floor.p50,
         num(2),
@@ -208,7 +208,7 @@ export async function authEmailsBenchmark(options: AuthEmailsBenchOptions): Prom
         bare,
       ),
       compare(
-        "9. Clerk's email, webhook to Resend p99, ms",
+        "10. Clerk's email, webhook to Resend p99, ms",
         toResend.p99,
         floor.p99,
         num(2),
@@ -217,7 +217,7 @@ export async function authEmailsBenchmark(options: AuthEmailsBenchOptions): Prom
         bare,
       ),
       compare(
-        "9. Clerk's email, webhook answered (ledger row and Inngest included) p50, ms",
+        "10. Clerk's email, webhook answered (ledger row and Inngest included) p50, ms",
         toAnswer.p50,
         toResend.p50,
         num(2),
@@ -225,7 +225,7 @@ export async function authEmailsBenchmark(options: AuthEmailsBenchOptions): Prom
         "to Resend",
       ),
       compare(
-        "9. Clerk's email, webhook answered p99, ms",
+        "10. Clerk's email, webhook answered p99, ms",
         toAnswer.p99,
         toResend.p99,
         num(2),
@@ -233,14 +233,14 @@ export async function authEmailsBenchmark(options: AuthEmailsBenchOptions): Prom
         "to Resend",
       ),
       {
-        figure: "9. Clerk's email, the first after start reached Resend, ms",
+        figure: "10. Clerk's email, the first after start reached Resend, ms",
         ours: num(1)(first[0]),
         baseline: "n/a",
         ratio: "n/a",
         target: "information",
       },
       compare(
-        `9. Ingress of user.created with Clerk's emails on, req/s (c=${c})`,
+        `10. Ingress of user.created with Clerk's emails on, req/s (c=${c})`,
         ingress.get(on)!.rps,
         ingress.get(off)!.rps,
         num(),
@@ -248,7 +248,7 @@ export async function authEmailsBenchmark(options: AuthEmailsBenchOptions): Prom
         "off",
       ),
       compare(
-        `9. Ingress of user.created with Clerk's emails on, p99 ms (c=${c})`,
+        `10. Ingress of user.created with Clerk's emails on, p99 ms (c=${c})`,
         ingress.get(on)!.p99,
         ingress.get(off)!.p99,
         num(2),

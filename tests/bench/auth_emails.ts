@@ -1,5 +1,5 @@
 /**
- * Benchmark 9 alone (Clerk's emails: webhook to Resend, and ingress with
+ * Benchmark 10 alone (Clerk's emails: webhook to Resend, and ingress with
  * the feature on), with the same report as `deno task bench`, written to
  * `.bench/auth_emails.md`:
  *
@@ -11,7 +11,7 @@ import { runAlone } from "./_alone.ts";
 import { spawnServer, waitUntilAnswering } from "./_process.ts";
 
 await runAlone(
-  "clerk-events benchmark 9: Clerk's emails",
+  "clerk-events benchmark 10: Clerk's emails",
   "auth_emails.md",
   async (quick, progress) => {
     const eventApi = spawnServer("event_api");
