@@ -18,6 +18,7 @@ import { coreRoutes, routeTable } from "./app/core_routes.ts";
 import { createAppReadiness, databaseCheck } from "./app/readiness.ts";
 import { createServices } from "./app/services.ts";
 import type { App, AppOptions } from "./app/types.ts";
+import { authEmailsFeature } from "./auth_emails/feature.ts";
 import { clerkBillingFeature } from "./clerk_billing/feature.ts";
 import { deliverabilityFeature } from "./deliverability/feature.ts";
 import type { Feature, FeatureContext } from "./feature/feature.ts";
@@ -58,6 +59,7 @@ function features(context: FeatureContext, options: AppOptions): Feature[] {
     newsletter,
     stripeTrial,
     clerkBilling,
+    authEmailsFeature(context),
   ];
 }
 

@@ -13,6 +13,7 @@ import {
   PAYMENT_ATTEMPT_EVENT_TYPES,
   SUBSCRIPTION_EVENT_TYPES,
 } from "../functions/clerk_billing/events.ts";
+import { clerkId } from "./clerk_ids.ts";
 
 /** A Clerk Billing event type with a built-in payload. */
 export type BillingEventType = typeof BILLING_EVENT_TYPES[number];
@@ -35,13 +36,9 @@ export interface BillingPayloadOptions {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const INSTANCE_ID = "ins_2hV8a0oFqPBNqi4WzVcvFIcdXpI";
-const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /** A new Clerk-looking id with `prefix`, e.g. `csub_item_2x4…`. */
-export function billingId(prefix: string): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(27));
-  return prefix + Array.from(bytes, (b) => BASE62[b % 62]).join("");
-}
+export const billingId = clerkId;
 
 /** True when `type` is a Clerk Billing event type with a built-in payload. */
 export function isBillingEventType(type: string): type is BillingEventType {

@@ -9,13 +9,20 @@
  */
 import { Webhook } from "svix";
 import { BILLING_EVENT_TYPES, billingData, isBillingEventType } from "./clerk_billing_payloads.ts";
+import {
+  EMAIL_EVENT_TYPES,
+  isEmailEventType,
+  verificationCodeEmail,
+} from "./clerk_email_payloads.ts";
+import { clerkId } from "./clerk_ids.ts";
 
-/** The Clerk event types with a built-in payload: the user's, and Clerk Billing's. */
+/** The Clerk event types with a built-in payload: the user's, Clerk Billing's, and an email's. */
 export const CLERK_EVENT_TYPES = [
   "user.created",
   "user.updated",
   "user.deleted",
   ...BILLING_EVENT_TYPES,
+  ...EMAIL_EVENT_TYPES,
 ] as const;
 
 /** A Clerk event type with a built-in payload. */
@@ -34,7 +41,9 @@ export interface ClerkWebhookPayload {
 export interface ClerkPayloadOverrides {
   /**
    * `data.id` of a user event; the payer of a billing event (a user id, or
-   * an organization's `org_…`). Default: a new Clerk-looking user id.
+   * an organization's `org_…`); `data.user_id` of an `email.created`.
+   * Default: a new Clerk-looking user id (for an email: none, as for a
+   * sign-up code).
    */
   readonly userId?: string;
   /** When the event happened. Default: now. */
@@ -58,22 +67,14 @@ export interface SignOptions {
   readonly at?: Date;
 }
 
-const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/** 27 random base62 characters, the length of Clerk and Svix ids. */
-function randomId(prefix: string): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(27));
-  return prefix + Array.from(bytes, (b) => BASE62[b % 62]).join("");
-}
-
 /** A new Clerk-looking user id, e.g. `user_2x4...`. */
 export function newUserId(): string {
-  return randomId("user_");
+  return clerkId("user_");
 }
 
 /** A new Svix-looking message id, e.g. `msg_2x4...`. */
 export function newMessageId(): string {
-  return randomId("msg_");
+  return clerkId("msg_");
 }
 
 /** True when `value` names a Clerk event type with a built-in payload. */
@@ -92,9 +93,11 @@ export function buildClerkPayload(
   type: ClerkEventType,
   overrides: ClerkPayloadOverrides = {},
 ): ClerkWebhookPayload {
-  const id = overrides.userId ?? newUserId();
   const now = (overrides.at ?? new Date()).getTime();
-  const data = isBillingEventType(type)
+  const id = overrides.userId ?? newUserId();
+  const data = isEmailEventType(type)
+    ? verificationCodeEmail(overrides.userId ?? null, now)
+    : isBillingEventType(type)
     ? billingData(type, { payerId: id, at: now })
     : type === "user.deleted"
     ? { deleted: true, id, object: "user" }
@@ -117,8 +120,8 @@ export function buildClerkPayload(
 
 function userData(id: string, createdAt: number, updatedAt: number): Record<string, unknown> {
   const tag = id.slice(-8).toLowerCase();
-  const primaryId = randomId("idn_");
-  const secondaryId = randomId("idn_");
+  const primaryId = clerkId("idn_");
+  const secondaryId = clerkId("idn_");
   const verification = (strategy: string) => ({
     attempts: null,
     expire_at: null,

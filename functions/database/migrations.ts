@@ -18,4 +18,5 @@ export const MIGRATIONS: readonly string[] = [
   "20261202110000_newsletter",
   "20261202120000_billing_customers",
   "20261203100000_clerk_billing",
+  "20261203120000_auth_emails",
 ];

@@ -35,6 +35,10 @@ const BILLING_ROWS = "functions/clerk_billing/rows.ts";
 const BILLING_DATABASE = "tests/clerk_billing_database_test.ts";
 const BILLING_LIFE = "tests/clerk_billing_lifecycle_test.ts";
 const BILLING_WEBHOOK = "tests/clerk_billing_webhook_test.ts";
+const AUTH_EMAILS = ["tests/auth_emails_test.ts"];
+const AUTH_EMAILS_PRIVACY = ["tests/auth_emails_privacy_test.ts"];
+const AUTH_STAGE = "functions/auth_emails/stage.ts";
+const AUTH_DELIVERY = "functions/auth_emails/delivery.ts";
 
 /** Every break, in the order they run. */
 export const BREAKS: readonly Break[] = [
@@ -507,5 +511,106 @@ export const reachedIn = toUserRow;`,
         `  return { payer_user_id: id?.userId, payer_organization_id: id?.organizationId, payer: JSON.stringify(payer) };`,
     }],
     suites: [BILLING_LIFE],
+  },
+  {
+    name: "email.created forwarded to Inngest with its content (no redaction)",
+    patches: [{
+      file: "functions/auth_emails/redact.ts",
+      find: "  for (const field of EMAIL_CONTENT_FIELDS) delete copy[field];\n",
+      replace: "",
+    }],
+    suites: AUTH_EMAILS,
+  },
+  {
+    name: "the redacting stage runs only while Clerk's emails are on",
+    patches: [{
+      file: "functions/auth_emails/feature.ts",
+      find: "    webhook: [createAuthEmailStage({ settings: group, ledger, mailer, logger })],",
+      replace:
+        "    webhook: off ? [] : [createAuthEmailStage({ settings: group, ledger, mailer, logger })],",
+    }],
+    suites: AUTH_EMAILS,
+  },
+  {
+    name: "a Resend 5xx, 429 or timeout answered 2xx",
+    patches: [{
+      file: AUTH_DELIVERY,
+      find: "  const answer = retryAnswer(error);",
+      replace: "  if (error) return;\n  const answer = retryAnswer(error);",
+    }],
+    suites: AUTH_EMAILS,
+  },
+  {
+    name: "a new idempotency key for every attempt at Clerk's email",
+    patches: [{
+      file: AUTH_DELIVERY,
+      find: "  return `clerk-email/${svixId}`;",
+      replace: "  return `clerk-email/${svixId}/${crypto.randomUUID()}`;",
+    }],
+    suites: AUTH_EMAILS,
+  },
+  {
+    name: "Clerk's email sent although delivered_by_clerk is true",
+    patches: [{
+      file: AUTH_STAGE,
+      find: "      if (email.delivered_by_clerk === true) {",
+      replace: "      if (email.delivered_by_clerk === true && !email.delivered_by_clerk) {",
+    }],
+    suites: AUTH_EMAILS,
+  },
+  {
+    name: "Resend given a minute instead of 10 s",
+    patches: [{
+      file: AUTH_STAGE,
+      find: "        deadlineMs: deps.resendDeadlineMs ?? RESEND_DEADLINE_MS,",
+      replace: "        deadlineMs: deps.resendDeadlineMs ?? 60_000,",
+    }],
+    suites: AUTH_EMAILS,
+  },
+  {
+    name: "a permanent refusal of Clerk's email answered 5xx",
+    patches: [{
+      file: AUTH_DELIVERY,
+      find: `  if (error instanceof MailerError && error.kind === "permanent") {`,
+      replace:
+        `  if (error instanceof MailerError && error.kind === "permanent" && error.status === 0) {`,
+    }],
+    suites: AUTH_EMAILS,
+  },
+  {
+    name: "a late retry of Clerk's email sent although the ledger says it went out",
+    patches: [{
+      file: AUTH_DELIVERY,
+      find: `    if (earlier && earlier !== "pending") {`,
+      replace: `    if (earlier && earlier !== "pending" && !earlier) {`,
+    }],
+    suites: AUTH_EMAILS,
+  },
+  {
+    name: "the subject of Clerk's email in a log line",
+    patches: [{
+      file: AUTH_DELIVERY,
+      find: `  log.info("Clerk's email sent through Resend", {`,
+      replace: `  log.info("Clerk's email sent through Resend", {\n    subject: message.subject,`,
+    }],
+    suites: AUTH_EMAILS_PRIVACY,
+  },
+  {
+    name: "the subject of Clerk's email in its ledger row",
+    patches: [{
+      file: AUTH_DELIVERY,
+      find: `  await record({ status: "sent", resendId });`,
+      replace: `  await record({ status: "sent", resendId, error: message.subject });`,
+    }],
+    suites: AUTH_EMAILS_PRIVACY,
+  },
+  {
+    name: "a complaint about one of Clerk's emails opts the user out of marketing",
+    patches: [{
+      file: "supabase/migrations/20261203120000_auth_emails.sql",
+      find: "  if p_opt_out_source is not null and v_kind <> 'auth' then",
+      replace: "  if p_opt_out_source is not null and v_user_id is not null then",
+    }],
+    suites: AUTH_EMAILS_PRIVACY,
   },
 ];
