@@ -25,7 +25,7 @@
  * (resend's React renderer) becomes a rejected promise saying so; any other
  * import the bundle leaves unresolved fails the build.
  */
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { PRODUCTION_DENO_VERSION, PRODUCTION_TARGET } from "./production_deno.ts";
@@ -53,8 +53,8 @@ export const DEFAULT_OUT_DIR = join(REPO_ROOT, "supabase/functions/clerk-events/
 const UNUSED_OPTIONAL_IMPORTS = new Set(["@react-email/render"]);
 
 /**
- * Bundles the function (or another `entrypoint` named `index.ts`) into
- * `outDir`, replacing what was there.
+ * Bundles the function (or another `entrypoint`: the benchmarks build their
+ * baseline the same way) into `outDir`, replacing what was there.
  */
 export async function buildFunction(
   outDir = DEFAULT_OUT_DIR,
@@ -101,7 +101,8 @@ export async function buildFunction(
     await stopLowering();
   }
   files.sort();
-  return { outDir, entry: join(outDir, "index.js"), files, bytes };
+  const entry = join(outDir, `${basename(entrypoint).replace(/\.[cm]?[jt]sx?$/, "")}.js`);
+  return { outDir, entry, files, bytes };
 }
 
 /** Stops the esbuild process that {@link lowerToProductionTarget} started. */

@@ -18,7 +18,11 @@ if (!entry) {
   throw new TypeError("Cannot serve an entrypoint: pass its path as the first argument");
 }
 Object.defineProperty(Deno, "serve", {
-  value: (handler: Deno.ServeHandler) =>
-    serve({ hostname: "127.0.0.1", port, onListen: () => {} }, handler),
+  // `Deno.serve(handler)`, or `Deno.serve(options, handler)` with the options replaced.
+  value: (first: Deno.ServeHandler | Deno.ServeOptions, second?: Deno.ServeHandler) =>
+    serve(
+      { hostname: "127.0.0.1", port, onListen: () => {} },
+      typeof first === "function" ? first : second!,
+    ),
 });
 await import(pathToFileURL(entry).href);
