@@ -27,7 +27,7 @@ import { type EntrypointServer, startEntrypoint } from "./support/artifact_serve
 import { clerkPayload, newMessageId, newUserId, signedRequest } from "./support/clerk.ts";
 import { clerkUser, startClerkApi } from "./support/clerk_api.ts";
 import { readPreference } from "./support/email_preferences.ts";
-import { TEST_HEALTH_TOKEN, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
+import { assertSafeLogLine, TEST_HEALTH_TOKEN, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
 import { type EventApi, startEventApi } from "./support/event_api.ts";
 import type { RunEvent } from "./support/inngest_cloud.ts";
 import { type InngestEngine, startInngestEngine } from "./support/inngest_engine.ts";
@@ -254,6 +254,16 @@ Deno.test(`the deployed artifact on Deno ${PRODUCTION_DENO_VERSION}: a user's wh
           assert.equal(forged.status, 401, "a wrong signature is refused");
         });
 
+        await t.step("/inngest refuses a call Inngest did not sign", async () => {
+          const res = await fetch(`${url("inngest")}?fnId=clerk-events-sync-user-from-clerk`, {
+            method: "POST",
+            headers: { "content-type": "application/json", "x-inngest-server-kind": "cloud" },
+            body: "{}",
+          });
+          await res.body?.cancel();
+          assert.equal(res.status, 401);
+        });
+
         await t.step(
           "its runs finish: the row, both emails, the newsletter and the trial",
           async () => {
@@ -342,6 +352,8 @@ Deno.test(`the deployed artifact on Deno ${PRODUCTION_DENO_VERSION}: a user's wh
       });
     } finally {
       await server?.stop();
+      // Ids only: no address, token or secret in what the deployed code logged.
+      for (const line of server?.output().split("\n") ?? []) if (line) assertSafeLogLine(line);
       await Promise.all([
         events.close(),
         resend.close(),

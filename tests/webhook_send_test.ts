@@ -39,6 +39,21 @@ function startReceiver(status = 200) {
   };
 }
 
+/** Runs `deno task webhook:send` against a server answering every request with `answer()`. */
+async function sendTo(answer: () => Response) {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, answer);
+  try {
+    return await runSender([
+      "--url",
+      `http://127.0.0.1:${server.addr.port}/functions/v1/clerk-events/webhook`,
+      "--secret",
+      TEST_SECRET,
+    ]);
+  } finally {
+    await server.shutdown();
+  }
+}
+
 /** Runs `deno task webhook:send` with `args`, reading no `.env` file. */
 async function runSender(args: string[], env: Record<string, string> = {}) {
   const output = await new Deno.Command(Deno.execPath(), {
@@ -322,25 +337,14 @@ Deno.test("webhook:send posts signed deliveries and reports them", async (t) => 
     "a function that could not reach Inngest is told apart from a down function",
     async () => {
       const message = "Could not reach Inngest at http://localhost:8288: start it: npx ...";
-      const server = Deno.serve(
-        { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-        () => Response.json({ error: "inngest_unreachable", message }, { status: 502 }),
+      const result = await sendTo(() =>
+        Response.json({ error: "inngest_unreachable", message }, { status: 502 })
       );
-      try {
-        const result = await runSender([
-          "--url",
-          `http://127.0.0.1:${server.addr.port}/functions/v1/clerk-events/webhook`,
-          "--secret",
-          TEST_SECRET,
-        ]);
-        assert.equal(result.code, 1);
-        assert.ok(
-          result.stderr.includes(`The function is up, but Inngest is not: ${message}`),
-          result.stderr,
-        );
-      } finally {
-        await server.shutdown();
-      }
+      assert.equal(result.code, 1);
+      assert.ok(
+        result.stderr.includes(`The function is up, but Inngest is not: ${message}`),
+        result.stderr,
+      );
     },
   );
 
@@ -389,31 +393,20 @@ Deno.test("webhook:send posts signed deliveries and reports them", async (t) => 
       "<p>filler</p>".repeat(200)
     }</body></html>`;
     for (const status of [404, 200]) {
-      const server = Deno.serve(
-        { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-        () => new Response(page, { status, headers: { "content-type": "text/html" } }),
+      const result = await sendTo(() =>
+        new Response(page, { status, headers: { "content-type": "text/html" } })
       );
-      try {
-        const result = await runSender([
-          "--url",
-          `http://127.0.0.1:${server.addr.port}/functions/v1/clerk-events/webhook`,
-          "--secret",
-          TEST_SECRET,
-        ]);
-        assert.equal(result.code, 1, `a ${status} page is not a delivery`);
-        assert.match(
-          result.stdout,
-          new RegExp(
-            `^${status} msg_\\w+ \\(\\d+ ms\\): an HTML page of ${page.length} characters, ` +
-              `titled "Welcome to nginx!", not the function's JSON$`,
-            "m",
-          ),
-        );
-        assert.ok(!result.stdout.includes("filler"), "the page itself is not printed");
-        assert.match(result.stderr, /Something other than clerk-events answers at http:/);
-      } finally {
-        await server.shutdown();
-      }
+      assert.equal(result.code, 1, `a ${status} page is not a delivery`);
+      assert.match(
+        result.stdout,
+        new RegExp(
+          `^${status} msg_\\w+ \\(\\d+ ms\\): an HTML page of ${page.length} characters, ` +
+            `titled "Welcome to nginx!", not the function's JSON$`,
+          "m",
+        ),
+      );
+      assert.ok(!result.stdout.includes("filler"), "the page itself is not printed");
+      assert.match(result.stderr, /Something other than clerk-events answers at http:/);
     }
   });
 
