@@ -4,7 +4,7 @@
  * 1. When Docker runs, the local Supabase stack (`supabase start`) and the
  *    migrations (`supabase migration up --local`), with the pinned CLI.
  *    Without Docker it says so in one line and uses SUPABASE_URL from `.env`
- *    (a hosted project, see docs/local-development.md#without-docker).
+ *    or the shell (a hosted project, see docs/local-development.md#without-docker).
  * 2. The Inngest Dev Server, pointed at the function: an Inngest CLI already
  *    installed (the binary `INNGEST_CLI_PATH` names, or `inngest` on PATH),
  *    else the pinned `inngest-cli` through npx.
@@ -182,6 +182,8 @@ async function main(): Promise<number> {
   const serveUrl = routeUrl(`http://127.0.0.1:${port}`, "inngest");
 
   say(await envFileNote());
+  // Before anything starts: a wrong INNGEST_CLI_PATH stops here, in one line.
+  const inngestCli = inngestCommand(processEnv, serveUrl);
   const docker = await dockerRuns();
   if (docker === "running") {
     say(`Docker runs: starting the local Supabase stack (${SUPABASE_CLI})`);
@@ -244,7 +246,6 @@ async function main(): Promise<number> {
     return child;
   };
 
-  const inngestCli = inngestCommand(processEnv, serveUrl);
   say(`Starting the Inngest Dev Server (${inngestCli.source}) for ${serveUrl}`);
   const devServer = run("inngest", inngestCli.command, inngestCli.args);
   const inngest = parseSettings(processEnv).inngest;

@@ -14,7 +14,7 @@ import { type BenchArtifacts, buildBenchArtifacts } from "./_artifacts.ts";
 import { authEmailsBenchmark, authEmailsBenchOptions } from "./_auth_emails.ts";
 import { coldStartBenchmark } from "./_cold_start.ts";
 import { deployBenchmark } from "./_deploy.ts";
-import { ingressBenchmark } from "./_ingress.ts";
+import { ingressBenchmark, ingressBenchOptions } from "./_ingress.ts";
 import { moduleGraphRows } from "./_module_graph.ts";
 import { REPO_ROOT, spawnServer, stopAll, waitUntilAnswering } from "./_process.ts";
 import { markdownTable, type Row } from "./_report.ts";
@@ -63,16 +63,7 @@ try {
 
   progress("1 and 5: ingress throughput, latency and memory, against the peer");
   rows.push(
-    ...await ingressBenchmark({
-      eventApiUrl,
-      artifacts,
-      rounds: quick ? 3 : 7,
-      concurrency: 32,
-      roundMs: quick ? 1500 : 5000,
-      warmupMs: quick ? 500 : 2000,
-      maxRequestsPerRound: 500_000,
-      progress,
-    }),
+    ...await ingressBenchmark(ingressBenchOptions(quick, eventApiUrl, artifacts, progress)),
   );
 
   progress("2: verification alone (deno bench)");
