@@ -5,8 +5,9 @@
  * over HTTP only: Clerk's signed webhooks, the workflows through the
  * Inngest engine (which reads the registration from that process and plays
  * by its flow control), `/users/me/sync`, one-click unsubscribe, `/health`,
- * and the newsletter (Mailchimp) and Stripe trial steps, against the same
- * recording stand-ins as the in-process suites.
+ * the newsletter (Mailchimp) and Stripe trial steps, Clerk's own emails and
+ * the Clerk Billing mirror, against the same recording stand-ins as the
+ * in-process suites.
  *
  * Development runs Deno 2.9, whose V8 is two years newer: code that uses a
  * language feature or API that 2.1 lacks passes every other suite and fails
@@ -26,6 +27,8 @@ import {
 import { type EntrypointServer, startEntrypoint } from "./support/artifact_server.ts";
 import { clerkPayload, newMessageId, newUserId, signedRequest } from "./support/clerk.ts";
 import { clerkUser, startClerkApi } from "./support/clerk_api.ts";
+import { billingFixture, billingTestId, readItem } from "./support/clerk_billing.ts";
+import { AUTH_EMAIL_FROM, codeEmail } from "./support/auth_emails.ts";
 import { readPreference } from "./support/email_preferences.ts";
 import { assertSafeLogLine, TEST_HEALTH_TOKEN, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
 import { type EventApi, startEventApi } from "./support/event_api.ts";
@@ -204,6 +207,7 @@ Deno.test(`the deployed artifact on Deno ${PRODUCTION_DENO_VERSION}: a user's wh
             STRIPE_SECRET_KEY,
             STRIPE_TRIAL_PRICE_ID,
             STRIPE_API_URL: stripe.url,
+            AUTH_EMAIL_FROM,
           }),
           runtime,
         );
@@ -230,6 +234,7 @@ Deno.test(`the deployed artifact on Deno ${PRODUCTION_DENO_VERSION}: a user's wh
           const features = details.optional_features as Record<string, string>;
           assert.equal(features.newsletter, "on", "the newsletter runs on Mailchimp here");
           assert.equal(features.stripe_trial, "on");
+          assert.equal(features.auth_emails, "on");
         });
 
         await t.step("a signed user.created reaches Inngest under its svix-id", async () => {
@@ -334,6 +339,42 @@ Deno.test(`the deployed artifact on Deno ${PRODUCTION_DENO_VERSION}: a user's wh
           assert.equal(res.headers.get("access-control-allow-origin"), APP_ORIGIN);
           assert.equal(body.outcome, "inserted");
           assert.equal((await readUser(sql, user.id))?.email, "ada@example.com");
+        });
+
+        await t.step(
+          "Clerk's own email goes out through Resend before the webhook answers",
+          async () => {
+            const email = codeEmail();
+            const svixId = newMessageId();
+            const res = await fetch(
+              signedRequest(email.payload, { id: svixId, url: url("webhook") }),
+            );
+            const body = await json(res);
+            assert.equal(res.status, 200, JSON.stringify(body));
+            const sent = resend.received.filter((r) =>
+              r.idempotencyKey === `clerk-email/${svixId}`
+            );
+            assert.equal(sent.length, 1, "one send, keyed by the svix-id");
+            assert.equal(JSON.parse(sent[0].body).from, AUTH_EMAIL_FROM);
+            const [event] = takeSent(events);
+            assert.equal(event.id, svixId);
+            assert.equal(event.data.body, undefined, "the message never reaches Inngest");
+          },
+        );
+
+        await t.step("a Clerk Billing item is mirrored for plan checks", async () => {
+          const itemId = billingTestId("csub_item");
+          const payload = billingFixture("subscriptionItem.active", {
+            id: itemId,
+            updated_at: Date.now(),
+          });
+          const res = await fetch(signedRequest(payload, { url: url("webhook") }));
+          await res.body?.cancel();
+          assert.equal(res.status, 200);
+          await runToEnd(engine, takeSent(events));
+          const item = await readItem(sql, itemId);
+          assert.equal(item?.status, "active");
+          assert.equal(item?.payer_user_id, "user_2r8TqE1oMy3gTi0Ll4XdNk6YwAf");
         });
 
         await t.step("user.deleted erases the user, the subscriber and the customer", async () => {
