@@ -40,14 +40,26 @@ export function routeUrl(origin: string, route: Route): string {
   return `${origin}/functions/v1/${FUNCTION_NAME}/${route}`;
 }
 
+/** The function's own URL: in dev mode it answers with the list of routes. */
+export function indexUrl(origin: string): string {
+  return `${origin}/functions/v1/${FUNCTION_NAME}/`;
+}
+
 /** The banner as plain text, one line per item. */
 export function formatBanner(options: BannerOptions): string {
   const { origin, settings, readiness } = options;
   const lines = [`${FUNCTION_NAME} dev server`, "", "Routes:"];
-  for (const route of Object.keys(METHODS) as Route[]) {
-    lines.push(`  ${route.padEnd(14)} ${METHODS[route].padEnd(15)} ${routeUrl(origin, route)}`);
+  const routes = Object.keys(METHODS) as Route[];
+  const routeWidth = Math.max(...routes.map((route) => route.length));
+  const methodsWidth = Math.max(...routes.map((route) => METHODS[route].length));
+  for (const route of routes) {
+    lines.push(
+      `  ${route.padEnd(routeWidth)}  ${METHODS[route].padEnd(methodsWidth)}  ${
+        routeUrl(origin, route)
+      }`,
+    );
   }
-  lines.push("");
+  lines.push(`  (in dev mode, ${indexUrl(origin)} lists them too)`, "");
 
   const inngest = settings.inngest;
   const dev = inngest.ok && inngest.value.mode === "dev";
@@ -71,7 +83,8 @@ export function formatBanner(options: BannerOptions): string {
   }
   lines.push(`Database: ${readiness.database.replace("_", " ")} (SUPABASE_URL)`, "");
 
-  lines.push(`Environment: ${options.envNote}`);
+  // The note names itself ("Settings: .env, ..."): no label of ours in front.
+  lines.push(options.envNote);
   const health = routeUrl(origin, "health");
   if (readiness.ready) {
     lines.push(`Status: ready (GET ${health} answers 200)`, "Required now: nothing missing");

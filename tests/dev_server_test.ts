@@ -173,6 +173,42 @@ Deno.test("deno task dev starts with invalid settings and says what is wrong", a
   }
 });
 
+Deno.test("deno task dev with no settings at all: one readable list of what is missing", async (t) => {
+  // What a new clone without .env prints: the shell's environment only.
+  const server = await startDevServer({});
+  try {
+    const output = server.output();
+    await t.step("no JSON line of invalid settings before the banner", () => {
+      assert.ok(!output.includes('"msg":"Invalid settings"'), output.slice(0, 400));
+      assert.match(output.trimStart(), /^clerk-events dev server/);
+    });
+    await t.step("each missing setting is named once", () => {
+      const missing = output.match(/CLERK_WEBHOOK_SIGNING_SECRET is missing/g) ?? [];
+      assert.equal(missing.length, 1, output);
+      assert.match(output, /^ {2}- SUPABASE_URL is missing$/m);
+    });
+    await t.step("one label for where the settings come from", () => {
+      assert.ok(!output.includes("Environment: Settings:"), output);
+      assert.match(output, /^Settings: (no \.env file|\.env)/m);
+    });
+    await t.step("the route table is aligned, mailchimp-webhook included", () => {
+      const rows = output.split("\n").filter((line) => /^ {2}\S+ +[A-Z, ]+ +http:\/\//.test(line));
+      assert.equal(rows.length, 7, rows.join("\n"));
+      assert.ok(rows.some((row) => row.includes("mailchimp-webhook")));
+      assert.equal(new Set(rows.map((row) => row.indexOf("http://"))).size, 1, rows.join("\n"));
+      assert.equal(new Set(rows.map((row) => row.search(/ [A-Z]{3,}/))).size, 1, rows.join("\n"));
+      assert.ok(
+        output.includes(
+          `(in dev mode, ${server.origin}/functions/v1/clerk-events/ lists them too)`,
+        ),
+      );
+    });
+  } finally {
+    const status = await server.stop("SIGINT");
+    assert.equal(status.code, 0, server.output());
+  }
+});
+
 Deno.test("deno task dev on a busy port says which port and how to change it, in one line", async () => {
   const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {

@@ -10,10 +10,11 @@
  *   deno run --allow-all tests/bench/run.ts            # the full suite
  *   deno run --allow-all tests/bench/run.ts --quick    # a short smoke run
  */
+import { type BenchArtifacts, buildBenchArtifacts } from "./_artifacts.ts";
 import { authEmailsBenchmark, authEmailsBenchOptions } from "./_auth_emails.ts";
 import { coldStartBenchmark } from "./_cold_start.ts";
 import { deployBenchmark } from "./_deploy.ts";
-import { ingressBenchmark } from "./_ingress.ts";
+import { ingressBenchmark, ingressBenchOptions } from "./_ingress.ts";
 import { moduleGraphRows } from "./_module_graph.ts";
 import { REPO_ROOT, spawnServer, stopAll, waitUntilAnswering } from "./_process.ts";
 import { markdownTable, type Row } from "./_report.ts";
@@ -49,7 +50,11 @@ const watchdog = setTimeout(async () => {
 
 const rows: Row[] = [];
 const eventApi = spawnServer("event_api");
+let artifacts: BenchArtifacts | undefined;
 try {
+  progress("building what is deployed: the artifact, and the peer the same way");
+  artifacts = await buildBenchArtifacts(progress);
+
   const eventApiUrl = `${eventApi.url}/`;
   await waitUntilAnswering(
     () => fetch(`${eventApiUrl}e/key`, { method: "POST", body: "[]" }),
@@ -58,15 +63,7 @@ try {
 
   progress("1 and 5: ingress throughput, latency and memory, against the peer");
   rows.push(
-    ...await ingressBenchmark({
-      eventApiUrl,
-      rounds: quick ? 3 : 7,
-      concurrency: 32,
-      roundMs: quick ? 1500 : 5000,
-      warmupMs: quick ? 500 : 2000,
-      maxRequestsPerRound: 500_000,
-      progress,
-    }),
+    ...await ingressBenchmark(ingressBenchOptions(quick, eventApiUrl, artifacts, progress)),
   );
 
   progress("2: verification alone (deno bench)");
@@ -77,7 +74,9 @@ try {
   rows.push(...await moduleGraphRows());
 
   progress("6: deploy: sizes against Supabase's limits, cold start of the artifact");
-  rows.push(...await deployBenchmark({ eventApiUrl, rounds: quick ? 3 : 7, progress }));
+  rows.push(
+    ...await deployBenchmark({ eventApiUrl, artifacts, rounds: quick ? 3 : 7, progress }),
+  );
 
   progress("4: write path");
   rows.push(
@@ -132,6 +131,7 @@ try {
   rows.push(...await authEmailsBenchmark(authEmailsBenchOptions(quick, eventApiUrl, progress)));
 } finally {
   await stopAll();
+  await artifacts?.remove();
   clearTimeout(watchdog);
 }
 
@@ -141,7 +141,9 @@ const missed = rows.filter((row) => row.met === false).map((row) => row.figure);
 const header = [
   `# clerk-events benchmarks`,
   "",
-  `${new Date().toISOString()}, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs` +
+  `${new Date().toISOString()}, Deno ${Deno.version.deno} (the artifact's rows: Deno ` +
+  `${artifacts?.productionVersion}, what hosted Supabase runs), ` +
+  `${navigator.hardwareConcurrency} CPUs` +
   `${quick ? ", quick run (not comparable)" : ""}. Figures of several runs are their ` +
   `median (lowest–highest); runs of ours and the baseline alternate, and every ratio is ` +
   `ours / baseline from this run (run by run where both have as many runs).`,

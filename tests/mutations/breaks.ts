@@ -39,6 +39,8 @@ const AUTH_EMAILS = ["tests/auth_emails_test.ts"];
 const AUTH_EMAILS_PRIVACY = ["tests/auth_emails_privacy_test.ts"];
 const AUTH_STAGE = "functions/auth_emails/stage.ts";
 const AUTH_DELIVERY = "functions/auth_emails/delivery.ts";
+/** The suite that runs the built artifact on Deno 2.1 (run.ts hands it the installed binary). */
+export const PRODUCTION_RUNTIME = "tests/production_runtime_test.ts";
 
 /** Every break, in the order they run. */
 export const BREAKS: readonly Break[] = [
@@ -621,5 +623,19 @@ export const reachedIn = toUserRow;`,
       replace: `      deadlineMs + 0 * left,`,
     }],
     suites: ["tests/webhook_budget_test.ts"],
+  },
+  {
+    // Deno 2.9 has Uint8Array.prototype.toBase64 (and the type checks pass);
+    // Deno 2.1, what Supabase runs, does not: every suite on 2.9 passes, and
+    // only the artifact run on 2.1.4 can catch it.
+    name: "an API Deno 2.1 lacks on the unsubscribe path (Uint8Array.prototype.toBase64)",
+    patches: [{
+      file: "functions/email/unsubscribe_token.ts",
+      find: `  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");`,
+      replace: `  return bytes.toBase64({ alphabet: "base64url", omitPadding: true });`,
+    }],
+    suites: [PRODUCTION_RUNTIME],
   },
 ];
