@@ -111,7 +111,14 @@ async function main(): Promise<void> {
   const readiness = await app!.readiness();
   const devServerUrl = settings.inngest.ok ? eventApiUrl(settings.inngest.value) : undefined;
   console.error(
-    formatBanner({ origin, settings, readiness, devServerUrl, envNote: note }) + "\n",
+    formatBanner({
+      origin,
+      settings,
+      readiness,
+      devServerUrl,
+      envNote: note,
+      routes: app!.routes,
+    }) + "\n",
   );
 
   await server.finished;
