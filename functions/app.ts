@@ -18,6 +18,8 @@ import { coreRoutes, routeTable } from "./app/core_routes.ts";
 import { createAppReadiness, databaseCheck } from "./app/readiness.ts";
 import { createServices } from "./app/services.ts";
 import type { App, AppOptions } from "./app/types.ts";
+import { authEmailsFeature } from "./auth_emails/feature.ts";
+import { clerkBillingFeature } from "./clerk_billing/feature.ts";
 import { deliverabilityFeature } from "./deliverability/feature.ts";
 import type { Feature, FeatureContext } from "./feature/feature.ts";
 import { errorResponse, HttpError } from "./http/http_error.ts";
@@ -41,6 +43,7 @@ function features(context: FeatureContext, options: AppOptions): Feature[] {
   const newsletter = newsletterFeature(context);
   const users = usersFeature(context, { memberships: organizations.memberships });
   const stripeTrial = stripeTrialFeature(context, { users });
+  const clerkBilling = clerkBillingFeature(context);
   return [
     users,
     onboardingFeature(context, { recipients: users.store, trials: stripeTrial.trials }),
@@ -49,12 +52,19 @@ function features(context: FeatureContext, options: AppOptions): Feature[] {
       maxBodyBytes: options.maxBodyBytes,
     }),
     reconcileFeature(context, {
-      parts: [users.reconcile, organizations.reconcile, ...optional(newsletter.reconcile)],
+      parts: [
+        users.reconcile,
+        organizations.reconcile,
+        clerkBilling.reconcile,
+        ...optional(newsletter.reconcile),
+      ],
       ...options.reconcile,
     }),
     organizations,
     newsletter,
     stripeTrial,
+    clerkBilling,
+    authEmailsFeature(context),
   ];
 }
 
@@ -103,14 +113,7 @@ export function createApp(env: Env, options: AppOptions = {}): App {
       return errorResponse(error);
     }
   };
-  return {
-    handler,
-    settings,
-    inngest,
-    functions: composed.functions,
-    routes: listed,
-    readiness,
-  };
+  return { handler, settings, inngest, functions: composed.functions, routes: listed, readiness };
 }
 
 /** `[part]`, or nothing while the feature that would give it is off. */

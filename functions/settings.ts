@@ -10,6 +10,11 @@
  * messages.
  */
 import { type Env, optional, type SettingsGroup } from "./settings/_schema.ts";
+import {
+  AUTH_EMAIL_SETTING_NAMES,
+  type AuthEmailSettings,
+  parseAuthEmailSettings,
+} from "./settings/auth_emails.ts";
 import { CLERK_API_SETTING_NAMES, parseClerkApi } from "./settings/clerk_api.ts";
 import { DATABASE_SETTING_NAMES, parseDatabaseSettings } from "./settings/database.ts";
 import type { DatabaseSettings } from "./settings/database.ts";
@@ -43,7 +48,13 @@ export {
   optional,
   type SettingsGroup,
 } from "./settings/_schema.ts";
-export type { DatabaseSettings, EmailSettings, InngestSettings, WebhookSettings };
+export type {
+  AuthEmailSettings,
+  DatabaseSettings,
+  EmailSettings,
+  InngestSettings,
+  WebhookSettings,
+};
 
 /**
  * Every group's parser, by the group's name: the one list to extend when a
@@ -64,6 +75,8 @@ const GROUPS = {
   newsletter: parseNewsletterSettings,
   /** The Stripe trial: an optional feature, `undefined` while off. */
   stripe: parseStripeSettings,
+  /** Clerk's own emails: an optional feature, `undefined` while off. */
+  authEmails: parseAuthEmailSettings,
 } as const;
 
 /** Every group, and which variables are present (never their values). */
@@ -84,6 +97,7 @@ export const SETTING_NAMES = [
   ...SESSION_SETTING_NAMES,
   ...NEWSLETTER_SETTING_NAMES,
   ...STRIPE_SETTING_NAMES,
+  ...AUTH_EMAIL_SETTING_NAMES,
 ] as const;
 
 /** Parses every group of settings from `env`, each on its own. Never throws. */

@@ -5,7 +5,8 @@
  * values.
  */
 import { inngestDevCommand } from "../functions/health/local_tools.ts";
-import { FUNCTION_NAME, type Route } from "../functions/http/routes.ts";
+import type { RouteInfo } from "../functions/app/compose.ts";
+import { FUNCTION_NAME } from "../functions/http/routes.ts";
 import type { Readiness } from "../functions/health/readiness.ts";
 import type { Settings } from "../functions/settings.ts";
 
@@ -20,34 +21,36 @@ export interface BannerOptions {
   readonly devServerUrl?: string;
   /** Where the environment came from, one line. */
   readonly envNote: string;
+  /** The app's routes, as its features declare them (`App.routes`). */
+  readonly routes: readonly Pick<RouteInfo, "path" | "methods">[];
 }
-
-const METHODS: Record<Route, string> = {
-  webhook: "POST",
-  inngest: "GET, POST, PUT",
-  health: "GET",
-  unsubscribe: "GET, POST",
-  "resend-webhook": "POST",
-  "mailchimp-webhook": "GET, POST",
-  "users/me/sync": "POST, OPTIONS",
-};
 
 /** The last line of the banner. */
 export const BANNER_END = "Press Ctrl+C to stop.";
 
 /** The full local URL of `route`, with the `/functions/v1` prefix Supabase uses. */
-export function routeUrl(origin: string, route: Route): string {
+export function routeUrl(origin: string, route: string): string {
   return `${origin}/functions/v1/${FUNCTION_NAME}/${route}`;
+}
+
+/** The function's own URL: in dev mode it answers with the list of routes. */
+export function indexUrl(origin: string): string {
+  return `${origin}/functions/v1/${FUNCTION_NAME}/`;
 }
 
 /** The banner as plain text, one line per item. */
 export function formatBanner(options: BannerOptions): string {
   const { origin, settings, readiness } = options;
   const lines = [`${FUNCTION_NAME} dev server`, "", "Routes:"];
-  for (const route of Object.keys(METHODS) as Route[]) {
-    lines.push(`  ${route.padEnd(14)} ${METHODS[route].padEnd(15)} ${routeUrl(origin, route)}`);
+  const routes = options.routes.map(({ path, methods }) => ({ path, methods: methods.join(", ") }));
+  const routeWidth = Math.max(...routes.map((route) => route.path.length));
+  const methodsWidth = Math.max(...routes.map((route) => route.methods.length));
+  for (const { path, methods } of routes) {
+    lines.push(
+      `  ${path.padEnd(routeWidth)}  ${methods.padEnd(methodsWidth)}  ${routeUrl(origin, path)}`,
+    );
   }
-  lines.push("");
+  lines.push(`  (in dev mode, ${indexUrl(origin)} lists them too)`, "");
 
   const inngest = settings.inngest;
   const dev = inngest.ok && inngest.value.mode === "dev";
@@ -71,7 +74,8 @@ export function formatBanner(options: BannerOptions): string {
   }
   lines.push(`Database: ${readiness.database.replace("_", " ")} (SUPABASE_URL)`, "");
 
-  lines.push(`Environment: ${options.envNote}`);
+  // The note names itself ("Settings: .env, ..."): no label of ours in front.
+  lines.push(options.envNote);
   const health = routeUrl(origin, "health");
   if (readiness.ready) {
     lines.push(`Status: ready (GET ${health} answers 200)`, "Required now: nothing missing");

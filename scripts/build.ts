@@ -11,14 +11,24 @@
  * handler) stays a separate file that is loaded when first needed, so the
  * webhook path's cold start does not pay for them.
  *
+ * The artifact's syntax targets the runtime Supabase hosts, Deno 2.1
+ * (`scripts/production_deno.ts`): `deno bundle` leaves modern syntax as it
+ * is (its esbuild targets `esnext`), so each file is then lowered by esbuild
+ * to the V8 of Deno 2.1 (`PRODUCTION_TARGET`), which rewrites what 2.1
+ * cannot parse (a `using` declaration, for example) or fails the build. APIs cannot be
+ * lowered: `tests/production_runtime_test.ts` runs the artifact on Deno 2.1.4
+ * to catch a call that 2.1 lacks.
+ *
  * The artifact imports nothing but its own files and `node:` built-ins, so
  * neither bundler has anything left to fetch. An optional dependency that a
  * package loads with `import()` only on a path this function never takes
  * (resend's React renderer) becomes a rejected promise saying so; any other
  * import the bundle leaves unresolved fails the build.
  */
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+import { PRODUCTION_DENO_VERSION, PRODUCTION_TARGET } from "./production_deno.ts";
 
 /** What a build wrote. */
 export interface BuildResult {
@@ -42,8 +52,14 @@ export const DEFAULT_OUT_DIR = join(REPO_ROOT, "supabase/functions/clerk-events/
 // Imported with `import()` by a dependency, on a path this function never takes.
 const UNUSED_OPTIONAL_IMPORTS = new Set(["@react-email/render"]);
 
-/** Bundles the function into `outDir`, replacing what was there. */
-export async function buildFunction(outDir = DEFAULT_OUT_DIR): Promise<BuildResult> {
+/**
+ * Bundles the function (or another `entrypoint`: the benchmarks build their
+ * baseline the same way) into `outDir`, replacing what was there.
+ */
+export async function buildFunction(
+  outDir = DEFAULT_OUT_DIR,
+  entrypoint = SOURCE_ENTRYPOINT,
+): Promise<BuildResult> {
   await Deno.remove(outDir, { recursive: true }).catch((error) => {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   });
@@ -58,7 +74,7 @@ export async function buildFunction(outDir = DEFAULT_OUT_DIR): Promise<BuildResu
       // shim that the packages' require("node:…") calls need.
       "--outdir",
       outDir,
-      SOURCE_ENTRYPOINT,
+      entrypoint,
     ],
     cwd: REPO_ROOT,
     env: { NO_COLOR: "1" },
@@ -72,15 +88,53 @@ export async function buildFunction(outDir = DEFAULT_OUT_DIR): Promise<BuildResu
 
   const files: string[] = [];
   let bytes = 0;
-  for await (const path of walk(outDir)) {
-    const text = await Deno.readTextFile(path);
-    const cleaned = closeUnresolvedImports(text, relative(outDir, path));
-    if (cleaned !== text) await Deno.writeTextFile(path, cleaned);
-    files.push(relative(outDir, path));
-    bytes += new TextEncoder().encode(cleaned).length;
+  try {
+    for await (const path of walk(outDir)) {
+      const file = relative(outDir, path);
+      const text = await Deno.readTextFile(path);
+      const lowered = await lowerToProductionTarget(closeUnresolvedImports(text, file), file);
+      if (lowered !== text) await Deno.writeTextFile(path, lowered);
+      files.push(file);
+      bytes += new TextEncoder().encode(lowered).length;
+    }
+  } finally {
+    await stopLowering();
   }
   files.sort();
-  return { outDir, entry: join(outDir, "index.js"), files, bytes };
+  const entry = join(outDir, `${basename(entrypoint).replace(/\.[cm]?[jt]sx?$/, "")}.js`);
+  return { outDir, entry, files, bytes };
+}
+
+/** Stops the esbuild process that {@link lowerToProductionTarget} started. */
+function stopLowering(): Promise<void> {
+  return esbuild.stop();
+}
+
+/**
+ * `code` with its syntax lowered to what {@link PRODUCTION_TARGET} parses;
+ * throws when esbuild cannot lower something (it names the construct).
+ * Call {@link stopLowering} when done.
+ */
+async function lowerToProductionTarget(code: string, file: string): Promise<string> {
+  try {
+    const result = await esbuild.transform(code, {
+      loader: "js",
+      format: "esm",
+      target: PRODUCTION_TARGET,
+      sourcefile: file,
+      // Keep the code as bundled: no renaming (SDKs read class names), no minifying.
+      minify: false,
+      keepNames: false,
+      logLevel: "silent",
+    });
+    return result.code;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `Cannot build the function: ${file} uses syntax that Deno ${PRODUCTION_DENO_VERSION} ` +
+        `cannot run (target ${PRODUCTION_TARGET}): ${reason}`,
+    );
+  }
 }
 
 // A static import at the start of a statement: `import x from "…"`, `import{…}from"…"`, `import "…"`.

@@ -8,9 +8,22 @@
  * the network; `deno task webhook:send` and the tests wire it up.
  */
 import { Webhook } from "svix";
+import { BILLING_EVENT_TYPES, billingData, isBillingEventType } from "./clerk_billing_payloads.ts";
+import {
+  EMAIL_EVENT_TYPES,
+  isEmailEventType,
+  verificationCodeEmail,
+} from "./clerk_email_payloads.ts";
+import { clerkId } from "./clerk_ids.ts";
 
-/** The Clerk event types with a built-in payload. */
-export const CLERK_EVENT_TYPES = ["user.created", "user.updated", "user.deleted"] as const;
+/** The Clerk event types with a built-in payload: the user's, Clerk Billing's, and an email's. */
+export const CLERK_EVENT_TYPES = [
+  "user.created",
+  "user.updated",
+  "user.deleted",
+  ...BILLING_EVENT_TYPES,
+  ...EMAIL_EVENT_TYPES,
+] as const;
 
 /** A Clerk event type with a built-in payload. */
 export type ClerkEventType = typeof CLERK_EVENT_TYPES[number];
@@ -26,7 +39,12 @@ export interface ClerkWebhookPayload {
 
 /** Changes to a built-in payload. */
 export interface ClerkPayloadOverrides {
-  /** `data.id`. Default: a new Clerk-looking user id. */
+  /**
+   * `data.id` of a user event; the payer of a billing event (a user id, or
+   * an organization's `org_…`); `data.user_id` of an `email.created`.
+   * Default: a new Clerk-looking user id (for an email: none, as for a
+   * sign-up code).
+   */
   readonly userId?: string;
   /** When the event happened. Default: now. */
   readonly at?: Date;
@@ -49,22 +67,14 @@ export interface SignOptions {
   readonly at?: Date;
 }
 
-const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/** 27 random base62 characters, the length of Clerk and Svix ids. */
-function randomId(prefix: string): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(27));
-  return prefix + Array.from(bytes, (b) => BASE62[b % 62]).join("");
-}
-
 /** A new Clerk-looking user id, e.g. `user_2x4...`. */
 export function newUserId(): string {
-  return randomId("user_");
+  return clerkId("user_");
 }
 
 /** A new Svix-looking message id, e.g. `msg_2x4...`. */
 export function newMessageId(): string {
-  return randomId("msg_");
+  return clerkId("msg_");
 }
 
 /** True when `value` names a Clerk event type with a built-in payload. */
@@ -83,9 +93,13 @@ export function buildClerkPayload(
   type: ClerkEventType,
   overrides: ClerkPayloadOverrides = {},
 ): ClerkWebhookPayload {
-  const id = overrides.userId ?? newUserId();
   const now = (overrides.at ?? new Date()).getTime();
-  const data = type === "user.deleted"
+  const id = overrides.userId ?? newUserId();
+  const data = isEmailEventType(type)
+    ? verificationCodeEmail(overrides.userId ?? null, now)
+    : isBillingEventType(type)
+    ? billingData(type, { payerId: id, at: now })
+    : type === "user.deleted"
     ? { deleted: true, id, object: "user" }
     : userData(id, type === "user.created" ? now : now - DAY_MS, now);
   return {
@@ -106,8 +120,8 @@ export function buildClerkPayload(
 
 function userData(id: string, createdAt: number, updatedAt: number): Record<string, unknown> {
   const tag = id.slice(-8).toLowerCase();
-  const primaryId = randomId("idn_");
-  const secondaryId = randomId("idn_");
+  const primaryId = clerkId("idn_");
+  const secondaryId = clerkId("idn_");
   const verification = (strategy: string) => ({
     attempts: null,
     expire_at: null,

@@ -14,6 +14,7 @@
  */
 import { type App, createApp } from "../functions/app.ts";
 import { eventApiUrl } from "../functions/inngest/client.ts";
+import { createLogger, type Logger } from "../functions/util/log.ts";
 import { formatBanner, routeUrl } from "./banner.ts";
 import { envFileNote } from "./env_file.ts";
 
@@ -32,6 +33,34 @@ export function parsePort(raw: string | undefined): number {
   return port;
 }
 
+/** The start-up log line whose problems the banner lists, one per line. */
+const SETTINGS_LINE = '"msg":"Invalid settings"';
+
+/**
+ * The app's logger for `deno task dev`: JSON lines, as deployed, except the
+ * start-up line naming every invalid setting at once (over a thousand
+ * characters on a machine without `.env`), since the banner printed right
+ * after it lists the same problems one per line. Call `started()` once the
+ * app is built: from then on every line is written.
+ */
+export function devLogger(
+  write: (level: string, line: string) => void = (level, line) =>
+    level === "error"
+      ? console.error(line)
+      : level === "warn"
+      ? console.warn(line)
+      : console.log(line),
+): { logger: Logger; started(): void } {
+  let starting = true;
+  const logger = createLogger({
+    sink: (level, line) => {
+      if (starting && line.includes(SETTINGS_LINE)) return;
+      write(level, line);
+    },
+  });
+  return { logger, started: () => void (starting = false) };
+}
+
 async function main(): Promise<void> {
   const env = Deno.env.toObject();
   const note = await envFileNote();
@@ -47,7 +76,9 @@ async function main(): Promise<void> {
       port,
       onListen: ({ port }) => {
         const origin = `http://${HOSTNAME}:${port}`;
-        app = createApp(env, { devServeUrl: routeUrl(origin, "inngest") });
+        const { logger, started } = devLogger();
+        app = createApp(env, { devServeUrl: routeUrl(origin, "inngest"), logger });
+        started();
         ready(origin);
       },
     }, (req) => app!.handler(req));
@@ -80,7 +111,14 @@ async function main(): Promise<void> {
   const readiness = await app!.readiness();
   const devServerUrl = settings.inngest.ok ? eventApiUrl(settings.inngest.value) : undefined;
   console.error(
-    formatBanner({ origin, settings, readiness, devServerUrl, envNote: note }) + "\n",
+    formatBanner({
+      origin,
+      settings,
+      readiness,
+      devServerUrl,
+      envNote: note,
+      routes: app!.routes,
+    }) + "\n",
   );
 
   await server.finished;

@@ -24,6 +24,8 @@ import {
   signDelivery,
 } from "./clerk_payloads.ts";
 import { DEFAULT_PORT } from "./dev.ts";
+import { ENV_FILE } from "./env_file.ts";
+import { isSvixSecret } from "../functions/settings/_schema.ts";
 
 /** Where `deno task dev` serves the webhook route on `port`. */
 export function defaultUrl(port: number | string = DEFAULT_PORT): string {
@@ -44,7 +46,8 @@ Options:
                      the environment or .env; the first one if there are several)
   --type TYPE        ${CLERK_EVENT_TYPES.join(" | ")} (default user.created)
   --file PATH        send this JSON Clerk payload instead of a built-in one
-  --user-id ID       set data.id (default: a new user id for every delivery)
+  --user-id ID       set data.id (default: a new user id for every delivery);
+                     for billing types, the payer (user_... or org_...)
   --count N          send N deliveries, each with a new svix-id (default 1)
   --concurrency N    deliveries in flight at once (default 1)
   --duplicate        reuse one svix-id and body for every delivery, like a
@@ -59,6 +62,8 @@ class UsageError extends Error {
 interface Options {
   url: string;
   secret: string;
+  /** Where the secret came from, for the hint on a 401. */
+  secretFrom: string;
   type?: ClerkEventType;
   file?: string;
   userId?: string;
@@ -72,6 +77,8 @@ interface Outcome {
   /** The HTTP status, or 0 when no answer came. */
   status: number;
   detail?: string;
+  /** The answer was not the function's JSON (another server on that port). */
+  foreign?: boolean;
   ms: number;
 }
 
@@ -125,17 +132,22 @@ function parseOptions(args: string[]): Options | undefined {
     throw new UsageError(`Cannot send webhook: --url is not a URL`);
   }
 
-  let secret = values.secret;
-  if (secret === undefined) secret = env.CLERK_WEBHOOK_SIGNING_SECRET;
-  secret = secret?.trim().split(/\s+/)[0];
-  if (!secret) {
+  const secretFrom = values.secret !== undefined
+    ? "--secret"
+    : `CLERK_WEBHOOK_SIGNING_SECRET (from the shell or ${ENV_FILE})`;
+  const secret = (values.secret ?? env.CLERK_WEBHOOK_SIGNING_SECRET)?.trim().split(/\s+/)[0];
+  if (!secret) throw new UsageError(`Cannot send webhook: no secret; ${noSecretHint()}`);
+  // The shape the function's settings require of every secret (it answers 503 otherwise).
+  if (!isSvixSecret(secret)) {
     throw new UsageError(
-      "Cannot send webhook: no secret; pass --secret or set CLERK_WEBHOOK_SIGNING_SECRET",
+      `Cannot send webhook: ${secretFrom} is not a Svix signing secret: it must be ` +
+        "whsec_ followed by base64, like the Signing Secret of the Clerk endpoint",
     );
   }
   return {
     url,
     secret,
+    secretFrom,
     type: values.type as ClerkEventType | undefined,
     file: values.file,
     userId: values["user-id"],
@@ -143,6 +155,23 @@ function parseOptions(args: string[]): Options | undefined {
     concurrency: positiveInteger(values.concurrency, "--concurrency"),
     duplicate: values.duplicate ?? false,
   };
+}
+
+/** What to do without a secret: it depends on whether `.env` exists. */
+function noSecretHint(): string {
+  const root = new URL("../", import.meta.url);
+  const envFile = (() => {
+    try {
+      return Deno.statSync(new URL(ENV_FILE, root)).isFile;
+    } catch {
+      return false;
+    }
+  })();
+  return envFile
+    ? `${ENV_FILE} has no CLERK_WEBHOOK_SIGNING_SECRET: set it there (deno task dev reads the ` +
+      "same file), or pass --secret whsec_..."
+    : `there is no ${ENV_FILE} file: cp .env.example ${ENV_FILE} gives a local secret that ` +
+      "deno task dev uses too, or pass --secret whsec_...";
 }
 
 async function readPayloadFile(path: string): Promise<Record<string, unknown>> {
@@ -189,14 +218,28 @@ async function deliver(url: string, body: string, secret: string, id: string): P
     });
     const text = await res.text();
     const ms = performance.now() - started;
-    return { id, status: res.status, detail: res.ok ? undefined : text.slice(0, 500), ms };
+    // The function answers JSON; anything else is another server on that port.
+    const foreign = !(res.headers.get("content-type") ?? "").includes("json");
+    const detail = foreign
+      ? describeForeign(text, res.headers.get("content-type"))
+      : text.slice(0, 500);
+    return { id, status: res.status, detail: res.ok && !foreign ? undefined : detail, foreign, ms };
   } catch (error) {
     const ms = performance.now() - started;
     return { id, status: 0, detail: (error as Error).message, ms };
   }
 }
 
-const ok = (outcome: Outcome) => outcome.status >= 200 && outcome.status < 300;
+/** One line about an answer that is not the function's: its type, size and title. */
+function describeForeign(text: string, contentType: string | null): string {
+  const type = contentType?.split(";")[0].trim() || "no content type";
+  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1].trim().replace(/\s+/g, " ");
+  const what = /html/i.test(type) || /^\s*</.test(text) ? "an HTML page" : `a ${type} answer`;
+  return `${what} of ${text.length} characters${title ? `, titled "${title.slice(0, 80)}"` : ""}` +
+    ", not the function's JSON";
+}
+
+const ok = (outcome: Outcome) => outcome.status >= 200 && outcome.status < 300 && !outcome.foreign;
 
 function describe(outcome: Outcome): string {
   const status = outcome.status ? String(outcome.status) : "no answer";
@@ -282,15 +325,27 @@ function summarize(outcomes: Outcome[], options: Options, seconds: number): stri
 }
 
 /**
- * One line on what is down when deliveries failed for want of a service:
- * the function itself, or the Inngest it forwards to.
+ * One line on what went wrong when deliveries failed for want of a service
+ * (the function itself, or the Inngest it forwards to), or for a secret
+ * that is not the function's.
  */
-function explain(outcomes: Outcome[], url: string): string | undefined {
+function explain(outcomes: Outcome[], options: Options): string | undefined {
+  const { origin } = new URL(options.url);
   if (
     outcomes.some((o) => o.status === 0 && /connect|refused|fetch failed/i.test(o.detail ?? ""))
   ) {
-    return `The function is not running at ${new URL(url).origin}: start it with ` +
+    return `The function is not running at ${origin}: start it with ` +
       "deno task dev (or deno task up), or pass --url";
+  }
+  if (outcomes.some((o) => o.foreign)) {
+    return `Something other than clerk-events answers at ${origin}: another server on that ` +
+      "port? Start the function with deno task dev (PORT picks another port), or pass --url";
+  }
+  if (outcomes.some((o) => o.status === 401)) {
+    return "The function refused the signature (401): it checks with its own " +
+      `CLERK_WEBHOOK_SIGNING_SECRET, and these deliveries were signed with ${options.secretFrom}. ` +
+      `Use the same secret for both; deno task dev reads ${ENV_FILE} when it starts, so ` +
+      "restart it after changing the file";
   }
   const unreachable = outcomes.find((o) =>
     o.status === 502 && o.detail?.includes("inngest_unreachable")
@@ -322,7 +377,7 @@ async function main(args: string[]): Promise<number> {
   const outcomes = await sendAll(options);
   const seconds = (performance.now() - started) / 1000;
   for (const line of summarize(outcomes, options, seconds)) console.log(line);
-  const advice = explain(outcomes, options.url);
+  const advice = explain(outcomes, options);
   if (advice) console.error(advice);
   return outcomes.every(ok) ? 0 : 1;
 }

@@ -21,6 +21,32 @@ function webhookOnlyEnv(eventApiUrl: string) {
   };
 }
 
+Deno.test("in dev mode the function's own URL lists every route, with its methods", async () => {
+  const app = createApp(testEnv({ INNGEST_DEV: "1" }), { logger: captureLogs().logger });
+  for (
+    const url of ["http://localhost/clerk-events", "http://localhost/functions/v1/clerk-events/"]
+  ) {
+    const res = await app.handler(new Request(url));
+    assert.equal(res.status, 200, url);
+    const { routes } = await res.json();
+    assert.deepEqual(
+      routes,
+      app.routes.map(({ path, methods, summary }) => ({ path, methods, summary })),
+    );
+  }
+  const paths = app.routes.map((route) => route.path);
+  for (const contract of ["webhook", "inngest", "health", "users/me/sync", "unsubscribe"]) {
+    assert.ok(paths.includes(contract), contract);
+  }
+  for (const path of paths) {
+    const res = await app.handler(
+      new Request(`http://localhost/clerk-events/${path}`, { method: "PATCH" }),
+    );
+    // Served: it answers for itself (405, 503, or 404 saying why it is off).
+    assert.ok(!(await res.text()).includes("No such route"), `/${path} is served`);
+  }
+});
+
 Deno.test("the webhook path works with no database, email, Clerk API or unsubscribe settings", async (t) => {
   const events = startEventApi();
   const called: string[] = [];

@@ -7,15 +7,7 @@ import {
   importSpecifiers,
   REPO_ROOT,
 } from "../scripts/build.ts";
-import { startEntrypoint } from "./support/artifact_server.ts";
-import { clerkPayload, newMessageId, newUserId, signedRequest } from "./support/clerk.ts";
-import { assertSafeLogLine, TEST_HEALTH_TOKEN, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
-import { startEventApi } from "./support/event_api.ts";
-import { driveRun, type RunEvent } from "./support/inngest_cloud.ts";
 import { deployWithCli, startManagementApi } from "./support/management_api.ts";
-import { withPostgrest } from "./support/postgrest.ts";
-import { startResendApi } from "./support/resend_api.ts";
-import { readUser } from "./support/users.ts";
 
 /** Where the artifact lives relative to the project directory (config.toml's entrypoint). */
 const ARTIFACT_DIR = relative(REPO_ROOT, DEFAULT_OUT_DIR);
@@ -36,11 +28,6 @@ async function withBuild(fn: (build: BuildResult, workdir: string) => Promise<vo
   } finally {
     await Deno.remove(workdir, { recursive: true });
   }
-}
-
-function event(type: "user.created", id: string): RunEvent {
-  const payload = clerkPayload(type, { id });
-  return { id: newMessageId(), name: `clerk/${type}`, data: payload.data, ts: payload.timestamp };
 }
 
 Deno.test("the built artifact imports nothing but its own files and node built-ins", async () => {
@@ -68,87 +55,13 @@ Deno.test("the built artifact imports nothing but its own files and node built-i
   });
 });
 
-Deno.test("the built artifact serves the webhook, /inngest and /health", async (t) => {
-  await withPostgrest(async (sql, postgrest) => {
-    const events = startEventApi();
-    const resend = startResendApi();
-    try {
-      await withBuild(async (build) => {
-        const server = await startEntrypoint(
-          build.entry,
-          testEnv({
-            INNGEST_EVENT_API_BASE_URL: events.url,
-            SUPABASE_URL: postgrest.url,
-            SUPABASE_SERVICE_ROLE_KEY: postgrest.serviceKey,
-            RESEND_BASE_URL: resend.url,
-          }),
-        );
-        const url = (route: string) => `${server.origin}/clerk-events/${route}`;
-        try {
-          await t.step("/health answers 200 and reaches the database", async () => {
-            const res = await fetch(url("health"), {
-              headers: { authorization: `Bearer ${TEST_HEALTH_TOKEN}` },
-            });
-            const text = await res.text();
-            assert.equal(res.status, 200, text);
-            assert.equal(JSON.parse(text).database, "reachable");
-          });
-
-          await t.step("a signed webhook reaches Inngest with its svix-id", async () => {
-            const id = newMessageId();
-            const res = await fetch(
-              signedRequest(clerkPayload("user.created"), { id, url: url("webhook") }),
-            );
-            const text = await res.text();
-            assert.equal(res.status, 200, text);
-            assert.deepEqual(events.accepted.map((e) => e.id), [id]);
-          });
-
-          await t.step("/inngest refuses an unsigned call", async () => {
-            const res = await fetch(`${url("inngest")}?fnId=clerk-events-sync-user-from-clerk`, {
-              method: "POST",
-              headers: { "content-type": "application/json", "x-inngest-server-kind": "cloud" },
-              body: "{}",
-            });
-            await res.body?.cancel();
-            assert.equal(res.status, 401);
-          });
-
-          await t.step("a signed run of sync-user-from-clerk writes the user", async () => {
-            const id = newUserId();
-            const { result } = await driveRun({
-              handler: fetch,
-              url: url("inngest"),
-              functionId: "sync-user-from-clerk",
-              event: event("user.created", id),
-              signingKey: TEST_SIGNING_KEY,
-            });
-            assert.deepEqual(result, { userId: id, outcome: "inserted" });
-            assert.equal((await readUser(sql, id))?.email, "example@example.org");
-          });
-
-          await t.step("a signed run of onboarding-emails sends both emails", async () => {
-            const id = newUserId();
-            await driveRun({
-              handler: fetch,
-              url: url("inngest"),
-              functionId: "onboarding-emails",
-              event: event("user.created", id),
-              signingKey: TEST_SIGNING_KEY,
-            });
-            const keys = resend.delivered.map((email) => email.idempotencyKey ?? "");
-            assert.equal(keys.length, 2, "a welcome email and a trial offer");
-            assert.ok(keys.every((key) => key.includes(id)), keys.join(", "));
-          });
-        } finally {
-          await server.stop();
-          for (const line of server.output().split("\n")) if (line) assertSafeLogLine(line);
-        }
-      });
-    } finally {
-      await events.close();
-      await resend.close();
-    }
+Deno.test("the built artifact fits in the 5 MB Supabase bundles it into without Docker", async () => {
+  await withBuild((build) => {
+    // Supabase bundles the uploaded files with every npm package they reach:
+    // the artifact reaches none, so what it holds is the artifact itself.
+    const mb = build.bytes / 1_000_000;
+    assert.ok(mb <= 5, `the artifact is ${mb.toFixed(2)} MB`);
+    return Promise.resolve();
   });
 });
 

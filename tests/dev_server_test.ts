@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { BANNER_END } from "../scripts/banner.ts";
 import { envFileNote } from "../scripts/env_file.ts";
 import { newMessageId, signedRequest, TEST_SECRET } from "./support/clerk.ts";
-import { TEST_HEALTH_TOKEN, TEST_SERVICE_KEY, TEST_SIGNING_KEY, testEnv } from "./support/env.ts";
+import {
+  captureLogs,
+  TEST_HEALTH_TOKEN,
+  TEST_SERVICE_KEY,
+  TEST_SIGNING_KEY,
+  testEnv,
+} from "./support/env.ts";
+import { createApp } from "../functions/app.ts";
 import { startEventApi } from "./support/event_api.ts";
 import { connect } from "./support/database.ts";
 import { startPostgrest } from "./support/postgrest.ts";
@@ -104,11 +111,16 @@ Deno.test("deno task dev serves the function locally until it is stopped", async
       },
     );
 
-    await t.step("an unknown path answers 404", async () => {
-      const res = await fetch(`${origin}/functions/v1/clerk-events/nope`);
-      await res.body?.cancel();
-      assert.equal(res.status, 404);
-    });
+    await t.step(
+      "an unknown path answers 404, and so does the index outside dev mode",
+      async () => {
+        for (const path of ["nope", ""]) {
+          const res = await fetch(`${origin}/functions/v1/clerk-events/${path}`);
+          await res.body?.cancel();
+          assert.equal(res.status, 404, `/${path}`);
+        }
+      },
+    );
 
     await t.step("the banner lists the routes, the mode and how to read /health", () => {
       const output = server!.output();
@@ -167,6 +179,47 @@ Deno.test("deno task dev starts with invalid settings and says what is wrong", a
     assert.match(output, /Status: not ready \(GET .* answers 503\)/);
     assert.match(output, /- CLERK_WEBHOOK_SIGNING_SECRET must be/);
     assert.ok(!output.includes("not-a-secret"), "the invalid value is not printed");
+  } finally {
+    const status = await server.stop("SIGINT");
+    assert.equal(status.code, 0, server.output());
+  }
+});
+
+Deno.test("deno task dev with no settings at all: one readable list of what is missing", async (t) => {
+  // What a new clone without .env prints: the shell's environment only.
+  const server = await startDevServer({});
+  try {
+    const output = server.output();
+    await t.step("no JSON line of invalid settings before the banner", () => {
+      assert.ok(!output.includes('"msg":"Invalid settings"'), output.slice(0, 400));
+      assert.match(output.trimStart(), /^clerk-events dev server/);
+    });
+    await t.step("each missing setting is named once", () => {
+      const missing = output.match(/CLERK_WEBHOOK_SIGNING_SECRET is missing/g) ?? [];
+      assert.equal(missing.length, 1, output);
+      assert.match(output, /^ {2}- SUPABASE_URL is missing$/m);
+    });
+    await t.step("one label for where the settings come from", () => {
+      assert.ok(!output.includes("Environment: Settings:"), output);
+      assert.match(output, /^Settings: (no \.env file|\.env)/m);
+    });
+    await t.step("the route table is aligned, mailchimp-webhook included", () => {
+      const rows = output.split("\n").filter((line) => /^ {2}\S+ +[A-Z, ]+ +http:\/\//.test(line));
+      const served = createApp({}, { logger: captureLogs().logger }).routes;
+      assert.deepEqual(
+        rows.map((row) => row.trim().split(/\s+/)[0]),
+        served.map((route) => route.path),
+        "one row per route the app serves",
+      );
+      assert.ok(rows.some((row) => row.includes("mailchimp-webhook")));
+      assert.equal(new Set(rows.map((row) => row.indexOf("http://"))).size, 1, rows.join("\n"));
+      assert.equal(new Set(rows.map((row) => row.search(/ [A-Z]{3,}/))).size, 1, rows.join("\n"));
+      assert.ok(
+        output.includes(
+          `(in dev mode, ${server.origin}/functions/v1/clerk-events/ lists them too)`,
+        ),
+      );
+    });
   } finally {
     const status = await server.stop("SIGINT");
     assert.equal(status.code, 0, server.output());

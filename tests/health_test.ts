@@ -47,6 +47,9 @@ async function steps(t: Deno.TestContext, reachable: Env) {
       "reconcile-users-with-clerk",
       "sync-organization-from-clerk",
       "sync-organization-membership-from-clerk",
+      "sync-billing-subscription-from-clerk",
+      "sync-billing-subscription-item-from-clerk",
+      "sync-billing-payment-attempt-from-clerk",
     ]);
     assert.equal(body.versions.inngest, "4.24.0");
     assert.deepEqual(Object.keys(body.settings), [...SETTING_NAMES]);

@@ -240,13 +240,16 @@ Deno.test("every function in the public schema is executable by the service role
     ) {
       assert.ok(names.includes(expected), `${expected} exists`);
     }
-    // The organization helpers are for the app's own policies (DESIGN.md,
-    // "Organizations"): executable by anon and authenticated, not by PUBLIC.
+    // The organization helpers and the plan checks are for the app's own
+    // policies (DESIGN.md, "Organizations" and "Clerk Billing"): executable
+    // by anon and authenticated, not by PUBLIC.
     const policyHelpers = [
       "is_org_member(text)",
       "org_role(text)",
       "active_org_id()",
       "active_org_role()",
+      "has_plan(text)",
+      "payer_has_plan(text,text)",
     ];
     for (const row of rows) {
       const helper = policyHelpers.includes(row.fn);

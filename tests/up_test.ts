@@ -2,10 +2,19 @@ import assert from "node:assert/strict";
 import { INNGEST_CLI, SUPABASE_CLI } from "../functions/health/local_tools.ts";
 import { BANNER_END } from "../scripts/banner.ts";
 import { earlyExitReport, LastLines, spawnChild } from "../scripts/children.ts";
-import { INNGEST_EXIT_HINT } from "../scripts/up.ts";
+import { envFileNote } from "../scripts/env_file.ts";
+import { INNGEST_EXIT_HINT, WITHOUT_INNGEST_HINT } from "../scripts/up.ts";
 import { testEnv } from "./support/env.ts";
 import { startEventApi } from "./support/event_api.ts";
-import { alive, freePort, type Running, start, taskArgs, waitFor } from "./support/process.ts";
+import {
+  alive,
+  freePort,
+  REPO_ROOT,
+  type Running,
+  start,
+  taskArgs,
+  waitFor,
+} from "./support/process.ts";
 
 const SLEEP = "/usr/bin/sleep";
 
@@ -15,27 +24,40 @@ const SLEEP = "/usr/bin/sleep";
  * line; the Dev Server stand-in runs until it is signalled.
  */
 async function standIns(
-  options: { docker: "running" | "stopped" | "absent"; inngestFails?: boolean },
+  options: {
+    docker: "running" | "stopped" | "absent";
+    inngestFails?: boolean;
+    /** Also an `inngest` binary in the PATH directory (an Inngest CLI already installed). */
+    inngestOnPath?: boolean;
+  },
 ) {
   const dir = await Deno.makeTempDir({ prefix: "clerk-events-up-" });
   const log = `${dir}/calls.log`;
+  const devServer = `${
+    options.inngestFails
+      ? 'i=1; while [ $i -le 30 ]; do echo "install line $i"; i=$((i + 1)); done; ' +
+        'echo "Error: port 8288 is already in use" >&2; exit 1'
+      : ""
+  }
+    echo $$ > "${dir}/inngest.pid"
+    echo "Inngest Dev Server stand-in for $*"
+    ${SLEEP} 1000 & child=$!
+    trap 'kill $child; echo "Inngest Dev Server stand-in stopped"; exit 0' TERM INT
+    wait $child`;
+  if (options.inngestOnPath) {
+    await Deno.writeTextFile(
+      `${dir}/inngest`,
+      `#!/bin/sh\necho "inngest $*" >> "${log}"\n${devServer}\n`,
+    );
+    await Deno.chmod(`${dir}/inngest`, 0o755);
+  }
   await Deno.writeTextFile(
     `${dir}/npx`,
     `#!/bin/sh
 echo "npx $*" >> "${log}"
 case "$*" in
   *inngest-cli*)
-    ${
-      options.inngestFails
-        ? 'i=1; while [ $i -le 30 ]; do echo "install line $i"; i=$((i + 1)); done; ' +
-          'echo "Error: port 8288 is already in use" >&2; exit 1'
-        : ""
-    }
-    echo $$ > "${dir}/inngest.pid"
-    echo "Inngest Dev Server stand-in for $*"
-    ${SLEEP} 1000 & child=$!
-    trap 'kill $child; echo "Inngest Dev Server stand-in stopped"; exit 0' TERM INT
-    wait $child
+    ${devServer}
     ;;
   *" start") echo "Started supabase local development setup."; exit 0 ;;
   *"migration up --local") echo "Local database is up to date."; exit 0 ;;
@@ -68,12 +90,14 @@ async function up(
   path: string,
   port: number,
   devServerUrl = "http://127.0.0.1:9/",
+  extra: Record<string, string> = {},
 ): Promise<Running> {
   const env: Record<string, string> = {
     PATH: path,
     HOME: Deno.env.get("HOME") ?? "/root",
     NO_COLOR: "1",
     PORT: String(port),
+    ...extra,
   };
   const denoDir = Deno.env.get("DENO_DIR");
   if (denoDir) env.DENO_DIR = denoDir;
@@ -204,9 +228,105 @@ Deno.test("deno task up stops, without starting the function, when the Dev Serve
       INNGEST_EXIT_HINT.endsWith(`npx --yes --foreground-scripts ${INNGEST_CLI} version`),
       INNGEST_EXIT_HINT,
     );
-    assert.equal(report[22], "[up] Stopped");
+    // Then what still works without it, and how to use an Inngest CLI of one's own.
+    assert.deepEqual(report.slice(22, 24), WITHOUT_INNGEST_HINT.map((line) => `[up] ${line}`));
+    assert.match(report[22], /deno task dev alone still serves every route/);
+    assert.match(report[22], /502 inngest_unreachable/);
+    assert.match(report[23], /inngest binary on PATH or set INNGEST_CLI_PATH=/);
+    assert.equal(report[24], "[up] Stopped");
   } finally {
     await running.stop("SIGKILL");
+    await tools.remove();
+  }
+});
+
+Deno.test("deno task up runs an Inngest CLI already on PATH instead of npx", async () => {
+  const tools = await standIns({ docker: "absent", inngestOnPath: true });
+  const port = freePort();
+  const devServer = startEventApi();
+  const running = await up(tools.dir, port, devServer.url);
+  try {
+    await untilFunctionBanner(running);
+    const serveUrl = `http://127.0.0.1:${port}/functions/v1/clerk-events/inngest`;
+    assert.deepEqual(await tools.calls(), [`inngest dev --no-discovery -u ${serveUrl}`]);
+    assert.ok(
+      running.output().includes(
+        `[up] Starting the Inngest Dev Server (inngest on PATH (${tools.dir}/inngest)) for ${serveUrl}`,
+      ),
+      running.output(),
+    );
+  } finally {
+    const status = await running.stop("SIGTERM");
+    assert.equal(status.code, 0, running.output());
+    await devServer.close();
+    await tools.remove();
+  }
+});
+
+Deno.test("deno task up runs the Inngest CLI that INNGEST_CLI_PATH names, or says it is not one", async (t) => {
+  const tools = await standIns({ docker: "absent" });
+  const own = await standIns({ docker: "absent", inngestOnPath: true });
+  const devServer = startEventApi();
+  try {
+    await t.step("a binary outside PATH", async () => {
+      const port = freePort();
+      const running = await up(tools.dir, port, devServer.url, {
+        INNGEST_CLI_PATH: `${own.dir}/inngest`,
+      });
+      try {
+        await untilFunctionBanner(running);
+        assert.deepEqual((await tools.calls()).filter(Boolean), [], "npx was not used");
+        assert.match((await own.calls())[0], /^inngest dev --no-discovery -u http:/);
+        assert.ok(running.output().includes(`(${own.dir}/inngest (INNGEST_CLI_PATH))`));
+      } finally {
+        const status = await running.stop("SIGTERM");
+        assert.equal(status.code, 0, running.output());
+      }
+    });
+
+    await t.step(
+      "a path that is not an executable file: one line, before anything starts",
+      async () => {
+        const running = await up(tools.dir, freePort(), devServer.url, {
+          INNGEST_CLI_PATH: `${own.dir}/no-such-inngest`,
+        });
+        const status = await running.status;
+        assert.equal(status.code, 1);
+        const lines = running.output().trim().split("\n").filter((line) =>
+          !line.startsWith("[up]")
+        );
+        assert.deepEqual(lines, [
+          `Cannot start inngest: INNGEST_CLI_PATH names ${own.dir}/no-such-inngest, which is not ` +
+          "an executable file; point it at the inngest binary, or unset it to use npx",
+        ]);
+      },
+    );
+  } finally {
+    await devServer.close();
+    await tools.remove();
+    await own.remove();
+  }
+});
+
+Deno.test("deno task up says where the settings come from, and never claims a .env it lacks", async () => {
+  const tools = await standIns({ docker: "absent" });
+  const devServer = startEventApi();
+  const running = await up(tools.dir, freePort(), devServer.url);
+  try {
+    await untilFunctionBanner(running);
+    const output = running.output();
+    const envFile = await Deno.stat(`${REPO_ROOT}/.env`).then(() => true, () => false);
+    assert.ok(output.includes(`[up] ${await envFileNote()}`), output);
+    assert.match(
+      output,
+      envFile
+        ? /the function uses SUPABASE_URL from \.env or the shell/
+        : /the function uses SUPABASE_URL from the shell \(there is no \.env\)/,
+    );
+  } finally {
+    const status = await running.stop("SIGTERM");
+    assert.equal(status.code, 0, running.output());
+    await devServer.close();
     await tools.remove();
   }
 });

@@ -39,6 +39,21 @@ function startReceiver(status = 200) {
   };
 }
 
+/** Runs `deno task webhook:send` against a server answering every request with `answer()`. */
+async function sendTo(answer: () => Response) {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, answer);
+  try {
+    return await runSender([
+      "--url",
+      `http://127.0.0.1:${server.addr.port}/functions/v1/clerk-events/webhook`,
+      "--secret",
+      TEST_SECRET,
+    ]);
+  } finally {
+    await server.shutdown();
+  }
+}
+
 /** Runs `deno task webhook:send` with `args`, reading no `.env` file. */
 async function runSender(args: string[], env: Record<string, string> = {}) {
   const output = await new Deno.Command(Deno.execPath(), {
@@ -322,25 +337,14 @@ Deno.test("webhook:send posts signed deliveries and reports them", async (t) => 
     "a function that could not reach Inngest is told apart from a down function",
     async () => {
       const message = "Could not reach Inngest at http://localhost:8288: start it: npx ...";
-      const server = Deno.serve(
-        { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-        () => Response.json({ error: "inngest_unreachable", message }, { status: 502 }),
+      const result = await sendTo(() =>
+        Response.json({ error: "inngest_unreachable", message }, { status: 502 })
       );
-      try {
-        const result = await runSender([
-          "--url",
-          `http://127.0.0.1:${server.addr.port}/functions/v1/clerk-events/webhook`,
-          "--secret",
-          TEST_SECRET,
-        ]);
-        assert.equal(result.code, 1);
-        assert.ok(
-          result.stderr.includes(`The function is up, but Inngest is not: ${message}`),
-          result.stderr,
-        );
-      } finally {
-        await server.shutdown();
-      }
+      assert.equal(result.code, 1);
+      assert.ok(
+        result.stderr.includes(`The function is up, but Inngest is not: ${message}`),
+        result.stderr,
+      );
     },
   );
 
@@ -349,13 +353,60 @@ Deno.test("webhook:send posts signed deliveries and reports them", async (t) => 
       [["--type", "user.banned"], /^Cannot send webhook: --type must be one of/],
       [["--count", "0"], /^Cannot send webhook: --count must be a whole number/],
       [["--bogus"], /^Cannot send webhook: /],
-      [[], /^Cannot send webhook: no secret/],
+      // Without .env (the test runs in the repository, which has none, or one
+      // without the variable): the hint names the file either way.
+      [[], /^Cannot send webhook: no secret; .*\.env.*--secret whsec_/],
+      [
+        ["--secret", "notawhsec"],
+        /^Cannot send webhook: --secret is not a Svix signing secret: it must be whsec_/,
+      ],
     ];
     for (const [args, message] of cases) {
-      const secret = args.length ? ["--secret", TEST_SECRET] : [];
+      const secret = args.length && args[0] !== "--secret" ? ["--secret", TEST_SECRET] : [];
       const result = await runSender([...secret, ...args]);
       assert.equal(result.code, 2, result.stderr);
       assert.match(result.stderr, message);
+      assert.ok(!result.stderr.includes("notawhsec"), "the secret given is not echoed");
+    }
+  });
+
+  await t.step("a 401 says which secret signed, and that the function checks its own", async () => {
+    const receiver = startReceiver(401);
+    try {
+      const result = await runSender(["--url", receiver.url], {
+        CLERK_WEBHOOK_SIGNING_SECRET: OTHER_SECRET,
+      });
+      assert.equal(result.code, 1);
+      assert.match(result.stdout, /^401 msg_/m);
+      assert.match(
+        result.stderr,
+        /refused the signature \(401\): it checks with its own CLERK_WEBHOOK_SIGNING_SECRET, and these deliveries were signed with CLERK_WEBHOOK_SIGNING_SECRET \(from the shell or \.env\)/,
+      );
+      assert.match(result.stderr, /restart it after changing the file/);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  await t.step("another server's HTML page is summed up in one line, not printed", async () => {
+    const page = `<!doctype html><html><head><title>Welcome to nginx!</title></head><body>${
+      "<p>filler</p>".repeat(200)
+    }</body></html>`;
+    for (const status of [404, 200]) {
+      const result = await sendTo(() =>
+        new Response(page, { status, headers: { "content-type": "text/html" } })
+      );
+      assert.equal(result.code, 1, `a ${status} page is not a delivery`);
+      assert.match(
+        result.stdout,
+        new RegExp(
+          `^${status} msg_\\w+ \\(\\d+ ms\\): an HTML page of ${page.length} characters, ` +
+            `titled "Welcome to nginx!", not the function's JSON$`,
+          "m",
+        ),
+      );
+      assert.ok(!result.stdout.includes("filler"), "the page itself is not printed");
+      assert.match(result.stderr, /Something other than clerk-events answers at http:/);
     }
   });
 

@@ -5,11 +5,12 @@
 import type { SettingsGroup } from "../settings/_schema.ts";
 import type { ClerkApiSettings } from "../settings/clerk_api.ts";
 import type { ClerkBackendApi } from "./backend_api.ts";
+import type { ClerkBillingApi } from "./billing_api.ts";
 import type { ClerkOrganizationsApi } from "./organizations_api.ts";
 import type { BudgetClock } from "./request_budget.ts";
 
-/** The app's Backend API client: users and organizations, one request budget. */
-export type ClerkClient = ClerkBackendApi & ClerkOrganizationsApi;
+/** The app's Backend API client: users, organizations and billing, one request budget. */
+export type ClerkClient = ClerkBackendApi & ClerkOrganizationsApi & ClerkBillingApi;
 
 /**
  * Resolves to the client; rejects with `<action>: <problems>` while the
@@ -25,10 +26,11 @@ export async function configuredClerkApi(
   const { secretKey, apiUrl, requestBudget } = settings.value;
   const [{ createClerkBackendApi, createClerkGet }, { createClerkOrganizationsApi }, {
     createRequestLimiter,
-  }] = await Promise.all([
+  }, { createClerkBillingApi }] = await Promise.all([
     import("./backend_api.ts"),
     import("./organizations_api.ts"),
     import("./request_budget.ts"),
+    import("./billing_api.ts"),
   ]);
   const options = {
     secretKey,
@@ -37,5 +39,9 @@ export async function configuredClerkApi(
     limiter: createRequestLimiter({ ...requestBudget, clock: budgetClock }),
   };
   const get = createClerkGet(options);
-  return { ...createClerkBackendApi(options, get), ...createClerkOrganizationsApi(get) };
+  return {
+    ...createClerkBackendApi(options, get),
+    ...createClerkOrganizationsApi(get),
+    ...createClerkBillingApi(get),
+  };
 }

@@ -202,13 +202,15 @@ function knownOrganization(value: unknown): unknown {
   };
 }
 
-function record(value: unknown): Record<string, unknown> | undefined {
+/** `value` as an object's fields, or undefined when it is not a plain object. */
+export function record(value: unknown): Record<string, unknown> | undefined {
   return typeof value === "object" && value !== null && !Array.isArray(value)
     ? value as Record<string, unknown>
     : undefined;
 }
 
-function parsed<T>(schema: z.ZodType<T>, value: unknown, action: string, what: string): T {
+/** `value` parsed with `schema`, or a permanent ClerkApiError naming `what` and the issues. */
+export function parsed<T>(schema: z.ZodType<T>, value: unknown, action: string, what: string): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   throw new ClerkApiError(

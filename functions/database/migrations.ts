@@ -20,4 +20,6 @@ export const MIGRATIONS: readonly string[] = [
   "20261206100000_newsletter_convergence",
   "20261206110000_memberships_convergence",
   "20261206120000_stripe_trial_convergence",
+  "20261203100000_clerk_billing",
+  "20261203120000_auth_emails",
 ];

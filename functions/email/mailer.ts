@@ -9,9 +9,16 @@ export interface EmailMessage {
   readonly to: string;
   readonly subject: string;
   readonly html: string;
-  readonly text: string;
+  /** The plain-text part; without it, Resend derives one from the HTML. */
+  readonly text?: string;
   /** Extra headers, e.g. RFC 8058's `List-Unsubscribe` on marketing email. */
   readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** Options of one send. */
+export interface SendOptions {
+  /** Abandons the request: the send then fails as a transient error. */
+  readonly signal?: AbortSignal;
 }
 
 /** Sends emails. */
@@ -21,7 +28,11 @@ export interface Mailer {
    * the same key does not send a second email. Returns the provider's id.
    * Throws {@link MailerError} when the provider refuses.
    */
-  send(message: EmailMessage, idempotencyKey: string): Promise<{ id: string }>;
+  send(
+    message: EmailMessage,
+    idempotencyKey: string,
+    options?: SendOptions,
+  ): Promise<{ id: string }>;
 }
 
 /**

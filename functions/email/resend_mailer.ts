@@ -17,17 +17,17 @@ export interface ResendMailerOptions {
 export function createResendMailer(options: ResendMailerOptions): Mailer {
   const resend = new Resend(options.apiKey, { baseUrl: options.baseUrl });
   return {
-    async send(message, idempotencyKey) {
+    async send(message, idempotencyKey, sendOptions = {}) {
       const { data, error, headers } = await resend.emails.send(
         {
           from: message.from,
           to: message.to,
           subject: message.subject,
           html: message.html,
-          text: message.text,
+          ...(message.text === undefined ? {} : { text: message.text }),
           ...(message.headers ? { headers: { ...message.headers } } : {}),
         },
-        { idempotencyKey },
+        { idempotencyKey, signal: sendOptions.signal },
       );
       if (data?.id) return { id: data.id };
       const status = (error as { statusCode?: number | null } | null)?.statusCode ?? null;

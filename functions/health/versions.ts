@@ -16,6 +16,7 @@ export const DEVELOPMENT_ONLY_PACKAGES: readonly string[] = [
   "@electric-sql/pglite",
   "@electric-sql/pglite-socket",
   "fast-check",
+  "esbuild",
 ];
 
 /** Package name to pinned version, for the details of `/health`. */

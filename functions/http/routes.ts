@@ -8,16 +8,6 @@
 /** The function's name: the first path segment after `/functions/v1`. */
 export const FUNCTION_NAME = "clerk-events";
 
-/** The contract's routes, as the dev tools name them. */
-export type Route =
-  | "webhook"
-  | "inngest"
-  | "health"
-  | "unsubscribe"
-  | "resend-webhook"
-  | "mailchimp-webhook"
-  | "users/me/sync";
-
 // A route is one or more lower-case segments, such as `users/me/sync` or
 // `resend-webhook`; anything else is no route. An empty name is the index.
 const PATTERN = new RegExp(`^(?:/functions/v1)?/${FUNCTION_NAME}(?:/([a-z][a-z0-9/-]*?))?/?$`);

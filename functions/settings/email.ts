@@ -52,12 +52,12 @@ export const EMAIL_SETTING_NAMES = [
   "ONBOARDING_TRIAL_OFFER_DELAY",
 ] as const;
 
-/** A bare address, or a display name with the address in angle brackets. */
-const EMAIL_FROM = /^(?:[^<>]*<[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+)$/;
+/** A sender: a bare address, or a display name with the address in angle brackets. */
+export const SENDER = /^(?:[^<>]*<[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+)$/;
 
 const schema = z.object({
   EMAIL_FROM: required('EMAIL_FROM is missing: the sender, as an address or "Name <address>"')
-    .regex(EMAIL_FROM, { error: 'EMAIL_FROM must be an address or "Name <address>"' }),
+    .regex(SENDER, { error: 'EMAIL_FROM must be an address or "Name <address>"' }),
   APP_NAME: required("APP_NAME is missing: it appears in the email copy"),
   APP_URL: required("APP_URL is missing: the emails link to it")
     .refine(isUrl, { error: "APP_URL must be an http(s) URL" }),
@@ -91,7 +91,7 @@ export function parseEmailSettings(env: Env): SettingsGroup<EmailSettings> {
   const appUrl = optional(env.APP_URL);
   const copy = parseEmailCopy(env, {
     appUrl: appUrl && isUrl(appUrl) ? appUrl : undefined,
-    from: from && EMAIL_FROM.test(from) ? from : undefined,
+    from: from && SENDER.test(from) ? from : undefined,
   });
   problems.push(...copy.problems);
   if (problems.length || !value) return { ok: false, problems };

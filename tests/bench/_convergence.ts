@@ -49,7 +49,7 @@ export async function convergenceBenchmark(options: ConvergenceBenchOptions): Pr
   }
   return [
     compare(
-      "9: convergence simulation, histories per minute (both entities, PostgreSQL)",
+      "11: convergence simulation, histories per minute (both entities, PostgreSQL)",
       perMinute,
       BUDGET_PER_MINUTE,
       num(0),

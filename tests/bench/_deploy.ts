@@ -13,6 +13,10 @@
  * - With Docker, the CLI bundles locally the same way and uploads the bundle
  *   brotli-compressed, against 20 MB. Docker is not run here: both figures are
  *   estimates, the same files brotli-compressed.
+ *
+ * The cold starts alternate three processes: the artifact and today's
+ * entrypoint on the Deno running the bench (2.9), and the artifact on the
+ * Deno hosted Supabase runs (2.1).
  */
 import { join } from "node:path";
 import { brotliCompressSync, constants } from "node:zlib";
@@ -28,12 +32,15 @@ import {
 } from "../support/management_api.ts";
 import { median } from "./_load.ts";
 import { reachableNpmPackages } from "./_module_graph.ts";
+import type { BenchArtifacts } from "./_artifacts.ts";
 import { waitUntilAnswering } from "./_process.ts";
-import type { Row } from "./_report.ts";
+import { compare, num, type Row } from "./_report.ts";
 
 /** How the deploy benchmark runs. */
 export interface DeployOptions {
   readonly eventApiUrl: string;
+  /** The production Deno the artifact's cold start is also measured on. */
+  readonly artifacts: BenchArtifacts;
   /** Deploys per path, and cold starts per entrypoint. */
   readonly rounds: number;
   readonly progress: (line: string) => void;
@@ -138,7 +145,10 @@ export async function deployBenchmark(options: DeployOptions): Promise<Row[]> {
   }
 }
 
-/** Cold start to the first 2xx on a signed webhook, alternating the two entrypoints. */
+/**
+ * Cold start to the first 2xx on a signed webhook, alternating the artifact
+ * and today's entrypoint on this Deno, and the artifact on the production one.
+ */
 async function coldStartRows(artifactEntry: string, options: DeployOptions): Promise<Row[]> {
   const body = JSON.stringify(clerkPayload("user.created"));
   const headers = { "content-type": "application/json", ...signHeaders(body) };
@@ -146,17 +156,24 @@ async function coldStartRows(artifactEntry: string, options: DeployOptions): Pro
     Object.entries(testEnv({ INNGEST_EVENT_API_BASE_URL: options.eventApiUrl }))
       .filter((entry): entry is [string, string] => entry[1] !== undefined),
   );
+  const { production, productionVersion } = options.artifacts;
   const entries = {
-    artifact: entrypointArgs(artifactEntry),
-    today: entrypointArgs(SOURCE_ENTRYPOINT, join(REPO_ROOT, "deno.json")),
+    artifact: { deno: Deno.execPath(), args: entrypointArgs(artifactEntry), env: {} },
+    today: {
+      deno: Deno.execPath(),
+      args: entrypointArgs(SOURCE_ENTRYPOINT, join(REPO_ROOT, "deno.json")),
+      env: {},
+    },
+    production: { deno: production.deno, args: entrypointArgs(artifactEntry), env: production.env },
   };
-  const once = async (name: keyof typeof entries): Promise<number> => {
+  type Name = keyof typeof entries;
+  const once = async (name: Name): Promise<number> => {
     const port = freePort();
     const since = performance.now();
-    const child = new Deno.Command(Deno.execPath(), {
-      args: entries[name],
+    const child = new Deno.Command(entries[name].deno, {
+      args: entries[name].args,
       cwd: REPO_ROOT,
-      env: { ...env, PORT: String(port) },
+      env: { ...env, ...entries[name].env, PORT: String(port) },
       stdin: "null",
       stdout: "null",
       stderr: "null",
@@ -169,26 +186,37 @@ async function coldStartRows(artifactEntry: string, options: DeployOptions): Pro
       await child.status;
     }
   };
-  // One untimed start each, so that both find Deno's caches warm.
-  await once("artifact");
-  await once("today");
-  const times = { artifact: [] as number[], today: [] as number[] };
+  const names: Name[] = ["artifact", "today", "production"];
+  // One untimed start each, so that all find their Deno's caches warm.
+  for (const name of names) await once(name);
+  const times: Record<Name, number[]> = { artifact: [], today: [], production: [] };
   for (let round = 0; round < options.rounds; round++) {
-    const order = round % 2 ? (["today", "artifact"] as const) : (["artifact", "today"] as const);
+    const order = names.map((_, i) => names[(i + round) % names.length]);
     for (const name of order) times[name].push(await once(name));
     options.progress(
       `6: cold start round ${round + 1}: artifact ${times.artifact.at(-1)!.toFixed(0)} ms, ` +
-        `today ${times.today.at(-1)!.toFixed(0)} ms`,
+        `today ${times.today.at(-1)!.toFixed(0)} ms, artifact on Deno ${productionVersion} ` +
+        `${times.production.at(-1)!.toFixed(0)} ms`,
     );
   }
-  return [{
-    figure:
-      `6. Cold start to first 2xx, deployed artifact vs today's entrypoint, ms (${options.rounds} runs)`,
-    ours: spread(times.artifact, 0),
-    baseline: `${spread(times.today, 0)} (today's entrypoint)`,
-    ratio: ratio(median(times.artifact), median(times.today)),
-    target: "information",
-  }];
+  return [
+    compare(
+      `6. Cold start to first 2xx, deployed artifact vs today's entrypoint, ms (${options.rounds} runs, Deno ${Deno.version.deno})`,
+      times.artifact,
+      times.today,
+      num(),
+      undefined,
+      "today's entrypoint, from source",
+    ),
+    compare(
+      `6. Cold start to first 2xx of the artifact, Deno ${productionVersion} vs ${Deno.version.deno}, ms (${options.rounds} runs)`,
+      times.production,
+      times.artifact,
+      num(),
+      undefined,
+      `the artifact on Deno ${Deno.version.deno}`,
+    ),
+  ];
 }
 
 /** Deploys the project in `dir` with `--use-api`; returns the multipart body's size. */

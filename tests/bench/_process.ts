@@ -85,24 +85,79 @@ const DENO_ENV = Object.fromEntries(
 export function spawnServer(name: ServerName, options: SpawnOptions = {}): Server {
   const port = freePort();
   const script = new URL(`servers/${name}.ts`, import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--no-prompt",
-      "--quiet",
-      "--config",
-      new URL("deno.json", REPO_ROOT).pathname,
-      // "ours" runs as `deno task dev` runs it, and the peer under the same
-      // heap caps; the other baselines use defaults.
-      ...(options.v8Flags ?? (name === "ours" || name === "peer" ? OURS_V8_FLAGS : [])),
-      script,
-      String(port),
-      ...(options.args ?? []),
-    ],
-    cwd: REPO_ROOT.pathname,
+  return spawnProcess(name, options.label ?? name, port, Deno.execPath(), [
+    "run",
+    "--allow-all",
+    "--no-prompt",
+    "--quiet",
+    "--config",
+    new URL("deno.json", REPO_ROOT).pathname,
+    // "ours" runs as `deno task dev` runs it, and the peer under the same
+    // heap caps; the other baselines use defaults.
+    ...(options.v8Flags ?? (name === "ours" || name === "peer" ? OURS_V8_FLAGS : [])),
+    script,
+    String(port),
+    ...(options.args ?? []),
+  ], {
     env: options.clearEnv ? { ...DENO_ENV, ...options.env } : options.env,
     clearEnv: options.clearEnv,
+  });
+}
+
+/** Options for {@link spawnArtifact}. */
+export interface ArtifactOptions {
+  /** The built entry file (`deno task build`'s `index.js`, or a bundled baseline). */
+  readonly entry: string;
+  /** "ours" or "peer": the servers of the same name built; names the V8 flags' default. */
+  readonly name: "ours" | "peer";
+  readonly label: string;
+  /** The Deno binary; default the one running the bench. */
+  readonly deno?: string;
+  /** What that binary needs in its environment (Deno 2.1: `productionDenoEnv()`). */
+  readonly denoEnv?: Record<string, string>;
+  /** The settings; nothing else of the bench's environment is passed on. */
+  readonly env: Record<string, string>;
+  /** Default: the dev task's, as for "ours" and "peer" from source. */
+  readonly v8Flags?: readonly string[];
+}
+
+const SERVE_ON_PORT = new URL("../support/serve_on_port.ts", import.meta.url).pathname;
+
+/**
+ * Spawns a built entry file the way the edge runtime runs it: no deno.json,
+ * no lock file, `Deno.serve` pointed at a free port (`serve_on_port.ts`).
+ */
+export function spawnArtifact(options: ArtifactOptions): Server {
+  const port = freePort();
+  return spawnProcess(options.name, options.label, port, options.deno ?? Deno.execPath(), [
+    "run",
+    "--allow-all",
+    "--no-prompt",
+    "--quiet",
+    "--no-config",
+    "--no-lock",
+    ...(options.v8Flags ?? OURS_V8_FLAGS),
+    SERVE_ON_PORT,
+    options.entry,
+  ], {
+    env: { ...DENO_ENV, ...options.denoEnv, ...options.env, PORT: String(port) },
+    clearEnv: true,
+  });
+}
+
+function spawnProcess(
+  name: ServerName,
+  label: string,
+  port: number,
+  command: string,
+  args: string[],
+  environment: { env?: Record<string, string>; clearEnv?: boolean },
+): Server {
+  const child = new Deno.Command(command, {
+    args,
+    cwd: REPO_ROOT.pathname,
+    env: environment.env,
+    clearEnv: environment.clearEnv,
     stdin: "null",
     // The app logs one JSON line per webhook, as in production; the lines
     // are written, then dropped.
@@ -112,7 +167,7 @@ export function spawnServer(name: ServerName, options: SpawnOptions = {}): Serve
   const stderr = collectTail(child.stderr);
   const server: Server = {
     name,
-    label: options.label ?? name,
+    label,
     pid: child.pid,
     url: `http://127.0.0.1:${port}`,
     peakRssMb: () => procStatusMb(child.pid, "VmHWM"),
@@ -146,7 +201,7 @@ export function spawnServer(name: ServerName, options: SpawnOptions = {}): Serve
   child.status.then((status) => {
     if (running.has(server)) {
       stderr.then((tail) =>
-        console.error(`${name} exited early with code ${status.code}: ${tail.trim()}`)
+        console.error(`${label} exited early with code ${status.code}: ${tail.trim()}`)
       );
     }
   });

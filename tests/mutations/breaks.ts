@@ -33,6 +33,17 @@ const ORGS_MIGRATION = "supabase/migrations/20261202100000_organizations.sql";
 const CONVERGENCE = ["tests/convergence/regressions_test.ts"];
 const NEWSLETTER_CONVERGENCE = "supabase/migrations/20261206100000_newsletter_convergence.sql";
 const MEMBERSHIPS_CONVERGENCE = "supabase/migrations/20261206110000_memberships_convergence.sql";
+const BILLING_MIGRATION = "supabase/migrations/20261203100000_clerk_billing.sql";
+const BILLING_ROWS = "functions/clerk_billing/rows.ts";
+const BILLING_DATABASE = "tests/clerk_billing_database_test.ts";
+const BILLING_LIFE = "tests/clerk_billing_lifecycle_test.ts";
+const BILLING_WEBHOOK = "tests/clerk_billing_webhook_test.ts";
+const AUTH_EMAILS = ["tests/auth_emails_test.ts"];
+const AUTH_EMAILS_PRIVACY = ["tests/auth_emails_privacy_test.ts"];
+const AUTH_STAGE = "functions/auth_emails/stage.ts";
+const AUTH_DELIVERY = "functions/auth_emails/delivery.ts";
+/** The suite that runs the built artifact on Deno 2.1 (run.ts hands it the installed binary). */
+export const PRODUCTION_RUNTIME = "tests/production_runtime_test.ts";
 
 /** Every break, in the order they run. */
 export const BREAKS: readonly Break[] = [
@@ -528,5 +539,222 @@ export const reachedIn = toUserRow;`,
       and newsletter_opt_out_at is null;`,
     }],
     suites: CONVERGENCE,
+  },
+  {
+    name: "billing: the item upsert writes whatever arrives last",
+    patches: [{
+      file: BILLING_MIGRATION,
+      find: `    where excluded.clerk_updated_at > t.clerk_updated_at\n`,
+      replace: `    where true\n`,
+    }],
+    suites: [BILLING_DATABASE],
+  },
+  {
+    name: "billing: rows versioned by when they are processed, not by Clerk's updated_at",
+    patches: [{
+      file: BILLING_ROWS,
+      find: `  return new Date(updatedAt ?? fallback).toISOString();`,
+      replace: `  return new Date().toISOString();`,
+    }],
+    suites: [BILLING_LIFE],
+  },
+  {
+    name: "billing: pastDue stored as Clerk spelled it",
+    patches: [{
+      file: BILLING_ROWS,
+      find: `  return status.replace(/[A-Z]/g, (letter) => \`_\${letter.toLowerCase()}\`);`,
+      replace: `  return status;`,
+    }],
+    suites: [BILLING_LIFE],
+  },
+  {
+    name: "billing: subscriptionItem.past_due (the old spelling) no longer declared",
+    patches: [{
+      file: "functions/clerk_billing/events.ts",
+      find: `  "subscriptionItem.past_due",\n`,
+      replace: ``,
+    }],
+    suites: [BILLING_WEBHOOK],
+  },
+  {
+    name: "billing: a canceled plan is cut off on the day of the cancellation",
+    patches: [{
+      file: BILLING_MIGRATION,
+      find: `           or (i.status = 'canceled' and i.period_end > now())\n`,
+      replace: ``,
+    }],
+    suites: [BILLING_DATABASE, BILLING_LIFE],
+  },
+  {
+    name: "billing: the tables accept both payer columns set",
+    patches: [{
+      file: BILLING_MIGRATION,
+      find: `  constraint billing_subscription_items_one_payer check (
+    num_nonnulls(payer_user_id, payer_organization_id) = 1
+    and coalesce(payer_user_id, payer_organization_id) <> ''
+  ),`,
+      replace: ``,
+    }],
+    suites: [BILLING_DATABASE],
+  },
+  {
+    name: "billing: Clerk's empty payer id counts as an id",
+    patches: [
+      {
+        file: "functions/clerk/billing_schemas.ts",
+        find: `  const organizationId = payer?.organization_id || undefined;`,
+        replace: `  const organizationId = payer?.organization_id ?? undefined;`,
+      },
+      {
+        file: "functions/clerk/billing_schemas.ts",
+        find: `  if (userId && !organizationId) return { userId };`,
+        replace: `  if (userId && organizationId === undefined) return { userId };`,
+      },
+    ],
+    suites: [BILLING_WEBHOOK],
+  },
+  {
+    name: "billing: the payment attempt keeps the payer beside its failure reason",
+    patches: [{
+      file: BILLING_ROWS,
+      find: `      ? { code: reason.code ?? null, decline_code: reason.decline_code ?? null }`,
+      replace:
+        `      ? { code: reason.code ?? null, decline_code: reason.decline_code ?? null, ...{ payer: attempt.payer } }`,
+    }],
+    suites: [BILLING_LIFE],
+  },
+  {
+    name: "billing: the sync log line carries the payer object",
+    patches: [{
+      file: "functions/clerk_billing/sync_billing.ts",
+      find: `  return { payer_user_id: id?.userId, payer_organization_id: id?.organizationId };`,
+      replace:
+        `  return { payer_user_id: id?.userId, payer_organization_id: id?.organizationId, payer: JSON.stringify(payer) };`,
+    }],
+    suites: [BILLING_LIFE],
+  },
+  {
+    name: "email.created forwarded to Inngest with its content (no redaction)",
+    patches: [{
+      file: "functions/auth_emails/redact.ts",
+      find: "  for (const field of EMAIL_CONTENT_FIELDS) delete copy[field];\n",
+      replace: "",
+    }],
+    suites: AUTH_EMAILS,
+  },
+  {
+    name: "the redacting stage runs only while Clerk's emails are on",
+    patches: [{
+      file: "functions/auth_emails/feature.ts",
+      find: "    webhook: [createAuthEmailStage({ settings: group, ledger, mailer, logger })],",
+      replace:
+        "    webhook: off ? [] : [createAuthEmailStage({ settings: group, ledger, mailer, logger })],",
+    }],
+    suites: AUTH_EMAILS,
+  },
+  {
+    name: "a Resend 5xx, 429 or timeout answered 2xx",
+    patches: [{
+      file: AUTH_DELIVERY,
+      find: "  const answer = retryAnswer(error);",
+      replace: "  if (error) return;\n  const answer = retryAnswer(error);",
+    }],
+    suites: AUTH_EMAILS,
+  },
+  {
+    name: "a new idempotency key for every attempt at Clerk's email",
+    patches: [{
+      file: AUTH_DELIVERY,
+      find: "  return `clerk-email/${svixId}`;",
+      replace: "  return `clerk-email/${svixId}/${crypto.randomUUID()}`;",
+    }],
+    suites: AUTH_EMAILS,
+  },
+  {
+    name: "Clerk's email sent although delivered_by_clerk is true",
+    patches: [{
+      file: AUTH_STAGE,
+      find: "      if (email.delivered_by_clerk === true) {",
+      replace: "      if (email.delivered_by_clerk === true && !email.delivered_by_clerk) {",
+    }],
+    suites: AUTH_EMAILS,
+  },
+  {
+    name: "Resend given a minute instead of 10 s",
+    patches: [{
+      file: AUTH_STAGE,
+      find: "        deadlineMs: deps.resendDeadlineMs ?? RESEND_DEADLINE_MS,",
+      replace: "        deadlineMs: deps.resendDeadlineMs ?? 60_000,",
+    }],
+    suites: AUTH_EMAILS,
+  },
+  {
+    name: "a permanent refusal of Clerk's email answered 5xx",
+    patches: [{
+      file: AUTH_DELIVERY,
+      find: `  if (error instanceof MailerError && error.kind === "permanent") {`,
+      replace:
+        `  if (error instanceof MailerError && error.kind === "permanent" && error.status === 0) {`,
+    }],
+    suites: AUTH_EMAILS,
+  },
+  {
+    name: "a late retry of Clerk's email sent although the ledger says it went out",
+    patches: [{
+      file: AUTH_DELIVERY,
+      find: `    if (earlier && earlier !== "pending") {`,
+      replace: `    if (earlier && earlier !== "pending" && !earlier) {`,
+    }],
+    suites: AUTH_EMAILS,
+  },
+  {
+    name: "the subject of Clerk's email in a log line",
+    patches: [{
+      file: AUTH_DELIVERY,
+      find: `  log.info("Clerk's email sent through Resend", {`,
+      replace: `  log.info("Clerk's email sent through Resend", {\n    subject: message.subject,`,
+    }],
+    suites: AUTH_EMAILS_PRIVACY,
+  },
+  {
+    name: "the subject of Clerk's email in its ledger row",
+    patches: [{
+      file: AUTH_DELIVERY,
+      find: `  await record({ status: "sent", resendId });`,
+      replace: `  await record({ status: "sent", resendId, error: message.subject });`,
+    }],
+    suites: AUTH_EMAILS_PRIVACY,
+  },
+  {
+    name: "a complaint about one of Clerk's emails opts the user out of marketing",
+    patches: [{
+      file: "supabase/migrations/20261203120000_auth_emails.sql",
+      find: "  if p_opt_out_source is not null and v_kind <> 'auth' then",
+      replace: "  if p_opt_out_source is not null and v_user_id is not null then",
+    }],
+    suites: AUTH_EMAILS_PRIVACY,
+  },
+  {
+    name: "the Inngest send gets a fresh deadline after a slow stage (past Svix's 15 s)",
+    patches: [{
+      file: "functions/http/webhook.ts",
+      find: `      Math.min(deadlineMs, left),`,
+      replace: `      deadlineMs + 0 * left,`,
+    }],
+    suites: ["tests/webhook_budget_test.ts"],
+  },
+  {
+    // Deno 2.9 has Uint8Array.prototype.toBase64 (and the type checks pass);
+    // Deno 2.1, what Supabase runs, does not: every suite on 2.9 passes, and
+    // only the artifact run on 2.1.4 can catch it.
+    name: "an API Deno 2.1 lacks on the unsubscribe path (Uint8Array.prototype.toBase64)",
+    patches: [{
+      file: "functions/email/unsubscribe_token.ts",
+      find: `  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");`,
+      replace: `  return bytes.toBase64({ alphabet: "base64url", omitPadding: true });`,
+    }],
+    suites: [PRODUCTION_RUNTIME],
   },
 ];

@@ -8,11 +8,17 @@
  * the text; `--no-baseline` skips the first run of the suites unbroken.
  */
 import { fileURLToPath } from "node:url";
-import { type Break, BREAKS, type Patch } from "./breaks.ts";
+import { type Break, BREAKS, type Patch, PRODUCTION_RUNTIME } from "./breaks.ts";
+import { ensureProductionDeno } from "../../scripts/production_deno.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** Bound on one suite run, so that a break that hangs a test still ends. */
 const RUN_TIMEOUT_MS = 10 * 60 * 1000;
+/**
+ * Environment for every suite run: the copies leave out git-ignored files,
+ * so the Deno 2.1 installed under this repository's `.tools/` is named.
+ */
+const suiteEnv: Record<string, string> = {};
 
 /** The outcome of one run of suites. */
 interface SuiteRun {
@@ -73,7 +79,7 @@ async function runSuites(
   const child = new Deno.Command(Deno.execPath(), {
     args: ["test", "--allow-all", "--no-prompt", ...suites],
     cwd: dir,
-    env: { ...env, NO_COLOR: "1" },
+    env: { ...suiteEnv, ...env, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -126,6 +132,9 @@ async function main(): Promise<number> {
   const only = Deno.args.includes("--only") ? Deno.args[Deno.args.indexOf("--only") + 1] : "";
   const breaks = BREAKS.filter((b) => b.name.includes(only));
   if (!breaks.length) throw new Error(`Cannot find a break whose name contains "${only}"`);
+  if (breaks.some((b) => b.suites.includes(PRODUCTION_RUNTIME))) {
+    suiteEnv.PRODUCTION_DENO = await ensureProductionDeno((line) => console.log(line));
+  }
 
   if (!Deno.args.includes("--no-baseline")) {
     const suites = [...new Set(breaks.flatMap((b) => b.suites))];

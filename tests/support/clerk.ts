@@ -18,6 +18,7 @@ import membershipUpdated from "../fixtures/clerk/organizationMembership.updated.
 import membershipDeleted from "../fixtures/clerk/organizationMembership.deleted.json" with {
   type: "json",
 };
+import emailCreated from "../fixtures/clerk/email.created.json" with { type: "json" };
 
 /** A fixed secret for tests: `whsec_` + base64 of 24 fixed bytes. */
 export const TEST_SECRET = "whsec_" + btoa("clerk-events-test-secret");
@@ -34,6 +35,7 @@ const FIXTURES = {
   "organizationMembership.created": membershipCreated,
   "organizationMembership.updated": membershipUpdated,
   "organizationMembership.deleted": membershipDeleted,
+  "email.created": emailCreated,
 } as const;
 
 /** The Clerk event types with fixtures. */

@@ -4,6 +4,8 @@
  * flow control (read with an in-band sync, see `inngest_registration.ts`):
  *
  * - event ids are deduplicated for 24 hours, as Inngest does;
+ * - an event starts the functions whose triggers name it, or match it with
+ *   a wildcard (`clerk/subscriptionItem.*`);
  * - `idempotency`: one run per function and key per 24 hours;
  * - `cancelOn`: a matching event cancels the runs that exist when it arrives;
  *   a step in flight finishes, and nothing after it is called;
@@ -330,7 +332,7 @@ export class InngestEngine {
     }
     const started: EngineRun[] = [];
     for (const config of this.functions.values()) {
-      if (!config.events.includes(event.name)) continue;
+      if (!config.events.some((trigger) => triggerMatches(trigger, event.name))) continue;
       if (config.idempotency) {
         const key = `${config.id}|${String(evaluate(config.idempotency, { event }))}`;
         const at = this.#idempotency.get(key);
@@ -541,4 +543,13 @@ function errorText(error: unknown): string {
     return String((error as { message: unknown }).message);
   }
   return JSON.stringify(error);
+}
+
+/**
+ * Whether an event trigger matches `name`: exactly, or as Inngest's
+ * wildcards do (`clerk/subscriptionItem.*` matches every event whose name
+ * starts with `clerk/subscriptionItem.`).
+ */
+export function triggerMatches(trigger: string, name: string): boolean {
+  return trigger.endsWith("*") ? name.startsWith(trigger.slice(0, -1)) : trigger === name;
 }

@@ -62,7 +62,11 @@ export interface ResendApiOptions {
 export type ResendFault =
   | { status: 429; retryAfterSeconds: number }
   | { status: 500 }
-  | { status: 422; name?: string };
+  | { status: 422; name?: string }
+  /** A refused API key (revoked, or being rotated). */
+  | { status: 403 }
+  /** Never answers (until the stand-in closes): the email is not sent. */
+  | { status: "hang" };
 
 /** A contact as the stand-in stores it. */
 export interface StoredContact {
@@ -117,6 +121,7 @@ export function startResendApi(options: ResendApiOptions = {}): ResendApi {
   const delivered: DeliveredEmail[] = [];
   const received: ResendRequest[] = [];
   const byKey = new Map<string, { body: string; id: string; at: number }>();
+  const hanging = new Set<() => void>();
   const api: ResendApi = {
     url: "",
     delivered,
@@ -128,7 +133,10 @@ export function startResendApi(options: ResendApiOptions = {}): ResendApi {
     contactRequests: [],
     contactFault: () => undefined,
     handle: (req) => handle(req),
-    close: () => server.shutdown(),
+    close: () => {
+      for (const release of hanging) release();
+      return server.shutdown();
+    },
   };
   const handle = async (req: Request): Promise<Response> => {
     api.requests += 1;
@@ -160,12 +168,23 @@ export function startResendApi(options: ResendApiOptions = {}): ResendApi {
       return Response.json({ statusCode: status, name, message }, { status, headers });
     };
     const fault = api.fault(api.requests, key);
+    if (fault?.status === "hang") {
+      await new Promise<void>((resolve) => {
+        const release = () => {
+          hanging.delete(release);
+          resolve();
+        };
+        hanging.add(release);
+      });
+      return refuse(504, "gateway_timeout", "The stand-in was closed while hanging");
+    }
     if (fault?.status === 429) {
       return refuse(429, "rate_limit_exceeded", "Too many requests", {
         "retry-after": String(fault.retryAfterSeconds),
       });
     }
     if (fault?.status === 500) return refuse(500, "internal_server_error", "Boom");
+    if (fault?.status === 403) return refuse(403, "invalid_api_key", "API key is invalid");
     if (fault?.status === 422) {
       // Like Resend's, the message quotes the address it rejected.
       return refuse(422, fault.name ?? "validation_error", `Invalid \`to\` field: ${parsed.to}`);
