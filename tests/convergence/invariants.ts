@@ -38,7 +38,7 @@ export async function divergences(sql: postgres.Sql, played: Played): Promise<st
   const found: string[] = [];
   await mirrors(sql, played, found);
   await memberships(sql, played, found);
-  newsletter(played, found);
+  newsletter({ ...played, optOuts: await recordedOptOuts(sql, played) }, found);
   stripe(played, found);
   await personalData(sql, played, found);
   emails(played, found);
@@ -171,6 +171,26 @@ export function expectSubscribed(
   return states.some((state, i) =>
     state.consent && (i === 0 || !states[i - 1].consent) && state.at > optedOut
   );
+}
+
+/**
+ * The opt-outs that happened: every answered one, and a one-click answered
+ * with an error only when the app recorded it anyway (the person clicked; a
+ * lost answer does not undo the click, nor make it certain).
+ */
+async function recordedOptOuts(sql: postgres.Sql, { model, optOuts }: Played): Promise<OptOut[]> {
+  const happened: OptOut[] = [];
+  for (const optOut of optOuts) {
+    const user = model.users.get(optOut.user);
+    if (optOut.unansweredSince === undefined || !user) {
+      happened.push(optOut);
+      continue;
+    }
+    const [row] = await sql<{ at: Date | null }[]>`
+      select newsletter_opt_out_at as at from public.email_preferences where user_id = ${user.id}`;
+    if (row?.at && row.at.getTime() >= optOut.unansweredSince) happened.push(optOut);
+  }
+  return happened;
 }
 
 function newsletter({ model, world, delivered, optOuts }: Played, found: string[]) {

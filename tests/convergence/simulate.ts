@@ -33,6 +33,13 @@ export interface OptOut {
   /** Real time, after the request that recorded it answered. */
   readonly at: number;
   readonly source: "one_click" | "provider";
+  /**
+   * For a one-click answered with an error: when the request was sent. The
+   * click may still have been recorded (the database did the work and its
+   * answer was lost), so the invariants count it only if the table shows an
+   * opt-out taken at or after this time.
+   */
+  readonly unansweredSince?: number;
 }
 
 /** What a played history left behind, for the invariants. */
@@ -251,11 +258,17 @@ export async function play(
         const user = model.users.get(move.user);
         if (!user) return "no such user yet";
         await after(model.now);
+        const sent = Date.now();
         const res = await world.app.handler(oneClickPost(await unsubscribeUrlFor(user.id)));
         await res.body?.cancel();
         const at = Date.now();
         model.catchUp(at + 1);
-        if (res.ok) optOuts.push({ user: move.user, at, source: "one_click" });
+        optOuts.push({
+          user: move.user,
+          at,
+          source: "one_click",
+          ...(res.ok ? {} : { unansweredSince: sent }),
+        });
         return `${user.id} -> ${res.status}`;
       }
       case "providerOptOut": {
