@@ -32,6 +32,7 @@ const NEWSLETTER = "tests/newsletter_test.ts";
 const ORGS_MIGRATION = "supabase/migrations/20261202100000_organizations.sql";
 const CONVERGENCE = ["tests/convergence/regressions_test.ts"];
 const NEWSLETTER_CONVERGENCE = "supabase/migrations/20261206100000_newsletter_convergence.sql";
+const PRIVATE_HELPERS = "supabase/migrations/20261206130000_private_helpers.sql";
 const MEMBERSHIPS_CONVERGENCE = "supabase/migrations/20261206110000_memberships_convergence.sql";
 const BILLING_MIGRATION = "supabase/migrations/20261203100000_clerk_billing.sql";
 const BILLING_ROWS = "functions/clerk_billing/rows.ts";
@@ -756,5 +757,25 @@ export const reachedIn = toUserRow;`,
       replace: `  return bytes.toBase64({ alphabet: "base64url", omitPadding: true });`,
     }],
     suites: [PRODUCTION_RUNTIME],
+  },
+  {
+    name: "item 5: the memberships policy calls a helper on every row",
+    patches: [{
+      file: PRIVATE_HELPERS,
+      find: `    deleted_at is null
+    and organization_id in (select clerk_events.member_organization_ids())`,
+      replace: `    deleted_at is null
+    and public.is_org_member(organization_id)`,
+    }],
+    suites: ["tests/private_helpers_test.ts"],
+  },
+  {
+    name: "item 5: a writer of organizations still runs as its owner",
+    patches: [{
+      file: PRIVATE_HELPERS,
+      find: `alter function public.upsert_organizations_from_clerk(jsonb) security invoker;\n`,
+      replace: ``,
+    }],
+    suites: ["tests/private_helpers_test.ts"],
   },
 ];
