@@ -27,6 +27,7 @@
  *    final reconcile always complete.
  */
 import type postgres from "postgres";
+import { AUTH_RETRY_MS } from "../../functions/inngest/step_errors.ts";
 import { tallyByKey } from "../support/email_counts.ts";
 import { md5Hash } from "../support/mailchimp_api.ts";
 import { consentOf, type Message, primaryAddress } from "./clerk_model.ts";
@@ -320,11 +321,28 @@ function emails({ model, world }: Played, found: string[]) {
 /** The longest 401 window a run's retries must outlast (Inngest's back-off spans hours). */
 export const SHORT_AUTH_MINUTES = 30;
 
-/** Whether every fault of `history` is one that retries must outlast. */
+/** The fewest retries of a function the events start (each step gets retries + 1 attempts). */
+export const EVENT_RUN_RETRIES = 10;
+
+/**
+ * Whether every fault of `history` is one that retries must outlast: no
+ * permanent 4xx, no 401 window longer than {@link SHORT_AUTH_MINUTES}, and,
+ * per service, no more failed answers in a row than a step has attempts.
+ * A 401 window costs one attempt per {@link AUTH_RETRY_MS} it lasts, plus
+ * the first; each armed fault costs one per answer. Past that, a run
+ * failing is the retry policy working (and the operator's replay must then
+ * succeed), not a divergence.
+ */
 export function recoverable(history: Played["history"]): boolean {
-  return history.moves.every((m) =>
-    !(m.m === "fault" && m.fault === "4xx") && !(m.m === "auth" && m.minutes > SHORT_AUTH_MINUTES)
-  );
+  const attempts = new Map<string, number>();
+  for (const m of history.moves) {
+    if (m.m === "fault" && m.fault === "4xx") return false;
+    if (m.m === "auth" && m.minutes > SHORT_AUTH_MINUTES) return false;
+    if (m.m !== "fault" && m.m !== "auth") continue;
+    const cost = m.m === "fault" ? m.times : Math.ceil(m.minutes * 60_000 / AUTH_RETRY_MS) + 1;
+    attempts.set(m.service, (attempts.get(m.service) ?? 0) + cost);
+  }
+  return [...attempts.values()].every((n) => n <= EVENT_RUN_RETRIES);
 }
 
 function runs({ world, failedRuns, history }: Played, found: string[]) {
