@@ -1,5 +1,5 @@
 /**
- * Benchmark 9: the convergence simulation's throughput, histories per
+ * Benchmark 11: the convergence simulation's throughput, histories per
  * minute (each played against the whole app, brought to rest and checked),
  * against the CI budget: 300 histories per entity, two entities, in about
  * three minutes, that is 200 a minute.
