@@ -52,7 +52,12 @@ function features(context: FeatureContext, options: AppOptions): Feature[] {
       maxBodyBytes: options.maxBodyBytes,
     }),
     reconcileFeature(context, {
-      parts: [users.reconcile, organizations.reconcile, clerkBilling.reconcile],
+      parts: [
+        users.reconcile,
+        organizations.reconcile,
+        clerkBilling.reconcile,
+        ...optional(newsletter.reconcile),
+      ],
       ...options.reconcile,
     }),
     organizations,
@@ -109,4 +114,9 @@ export function createApp(env: Env, options: AppOptions = {}): App {
     }
   };
   return { handler, settings, inngest, functions: composed.functions, routes: listed, readiness };
+}
+
+/** `[part]`, or nothing while the feature that would give it is off. */
+function optional<T>(part: T | undefined): T[] {
+  return part ? [part] : [];
 }

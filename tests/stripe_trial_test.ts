@@ -400,13 +400,18 @@ Deno.test("without Stripe settings the trial is off, and /health says so", async
     assert.ok(body.problems.some((p: string) => p.startsWith("STRIPE_TRIAL_PRICE_ID is missing")));
     assert.ok(!JSON.stringify(body).includes(STRIPE_SECRET_KEY), "never the key's value");
   });
-  await t.step("both set: on, with the three functions", async () => {
+  await t.step("both set: on, with the three functions and the sweep", async () => {
     const { app, body } = await health({ STRIPE_SECRET_KEY, STRIPE_TRIAL_PRICE_ID });
     assert.equal(body.optional_features.stripe_trial, "on");
     assert.equal(body.settings.STRIPE_TRIAL_PRICE_ID, "present");
     assert.deepEqual(
       app.functions.map((f) => f.id()).filter((id) => id.includes("stripe")).sort(),
-      ["delete-stripe-customer", "start-stripe-trial", "update-stripe-customer"],
+      [
+        "delete-stripe-customer",
+        "start-stripe-trial",
+        "stripe-customer-sweep",
+        "update-stripe-customer",
+      ],
     );
   });
   await t.step("TRIAL_DAYS is the email copy's setting", () => {

@@ -254,6 +254,8 @@ function known(value: unknown): unknown {
     image_url: user.image_url,
     created_at: user.created_at,
     updated_at: user.updated_at,
+    // The newsletter's consent (its part of the reconcile reads it).
+    unsafe_metadata: user.unsafe_metadata,
   };
 }
 

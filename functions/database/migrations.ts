@@ -19,4 +19,8 @@ export const MIGRATIONS: readonly string[] = [
   "20261202120000_billing_customers",
   "20261203100000_clerk_billing",
   "20261203120000_auth_emails",
+  "20261206100000_newsletter_convergence",
+  "20261206110000_memberships_convergence",
+  "20261206120000_stripe_trial_convergence",
+  "20261206130000_private_helpers",
 ];

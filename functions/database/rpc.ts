@@ -4,6 +4,9 @@
  */
 import type { SupabaseClient } from "@supabase/supabase-js";
 
+/** Integrity violations that a concurrent writer causes, and a retry resolves. */
+const RACED = ["23505", "23P01"];
+
 /** A failed database call, with the PostgreSQL or PostgREST error code. */
 export class DatabaseError extends Error {
   /** PostgreSQL SQLSTATE or PostgREST code, when the server gave one. */
@@ -17,12 +20,17 @@ export class DatabaseError extends Error {
 
   /**
    * Whether repeating the same call can never succeed: PostgreSQL data
-   * exceptions (class 22) and integrity violations (class 23). Anything
+   * exceptions (class 22) and integrity violations (class 23), except a
+   * unique or exclusion violation (23505, 23P01): a writer that raced
+   * another for the same key (two writers of one membership pair, say)
+   * finds the other's row on its next attempt, so it is retried rather
+   * than dropped. Anything
    * else, such as a refused connection or a missing function during a
    * deploy, may pass on a later attempt.
    */
   get permanent(): boolean {
-    return this.code !== undefined && /^(22|23)/.test(this.code);
+    return this.code !== undefined && /^(22|23)/.test(this.code) &&
+      !RACED.includes(this.code);
   }
 }
 

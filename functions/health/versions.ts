@@ -15,6 +15,7 @@ export const DEVELOPMENT_ONLY_PACKAGES: readonly string[] = [
   "parse5",
   "@electric-sql/pglite",
   "@electric-sql/pglite-socket",
+  "fast-check",
   "esbuild",
 ];
 

@@ -24,6 +24,8 @@ import {
   type NewsletterDeps,
 } from "./newsletter_subscription.ts";
 import type { NewsletterProvider } from "./provider.ts";
+import type { ReconcilePart } from "../reconcile/reconcile_part.ts";
+import { createNewsletterReconcilePart } from "./reconcile_part.ts";
 
 /** Options of the newsletter feature. */
 export interface NewsletterOptions {
@@ -39,6 +41,8 @@ export interface NewsletterFeature extends Feature {
    * and the hourly sweep sends it). Absent while the newsletter is off.
    */
   readonly afterOptOut?: (userId: string) => Promise<void>;
+  /** Its part of the reconcile (a lost webhook's consent); absent while the newsletter is off. */
+  readonly reconcile?: ReconcilePart;
 }
 
 /** Builds the newsletter. */
@@ -90,10 +94,12 @@ export function newsletterFeature(
     return createSupabaseNewsletterStore(await services.supabase());
   });
   const deps: NewsletterDeps = { provider, store, logger };
+  const reconcile = createNewsletterReconcilePart({ clerk: services.clerk, store });
   const deadlineMs = options.nudgeDeadlineMs ?? 3_000;
   return {
     ...feature,
     events: userEvents,
+    reconcile,
     functions: (client) => [
       createNewsletterFunction(client, deps),
       createNewsletterSweepFunction(client, deps),

@@ -1,35 +1,48 @@
 /**
  * `newsletter-subscription`: keeps the newsletter's provider (Mailchimp or
  * Resend's contacts) in line with the Clerk user's consent and every
- * opt-out, one run per user at a time (concurrency on the user id, shared
- * by all four triggers).
+ * opt-out, whatever the order, delay or interleaving of its runs.
  *
- * - `clerk/user.created`, `clerk/user.updated`: plan from the stored state
- *   (consent only with `unsafe_metadata.newsletter === true`; an opt-out
- *   stays until Clerk shows the value changed to true after it), carry the
- *   plan out at the provider, then record it. A replay of a run that failed
- *   in between plans the same again.
- * - `clerk/user.deleted`: tombstone, remove at the provider for good, then
- *   erase the address.
- * - `clerk-events/newsletter.unsubscribe.requested`: an opt-out of ours
- *   waiting in the database reaches the provider.
+ * Each run first records what its event says, then brings the provider in
+ * line with what the database wants *now* (`sync-provider`):
  *
- * `newsletter-unsubscribe-sweep` (hourly) re-sends that nudge for every
- * opt-out still pending, so that an opt-out recorded while Inngest could not
- * be reached is not lost.
+ * - `clerk/user.created`, `clerk/user.updated`: `record` keeps the Clerk
+ *   state (consent only with `unsafe_metadata.newsletter === true`) at its
+ *   `updated_at`; consent counts when it changed to true after the latest
+ *   opt-out, on Clerk's order, not the order of arrival.
+ * - `clerk/user.deleted`: `erase` tombstones the user, erases the address
+ *   and queues its removal at the provider (the deletion of the user row
+ *   does the same, whichever path made it).
+ * - `clerk-events/newsletter.unsubscribe.requested`: a nudge, after an
+ *   opt-out of ours or from the sweep; it only syncs.
  *
- * Each provider call is its own step: 429 waits for the provider's
- * retry-after (RetryAfterError), other transient failures retry on
- * Inngest's schedule, and a refusal that no retry can fix is final.
+ * `sync-provider` is one step: it reads what is wanted, calls the provider
+ * and records what the provider now holds. Steps of one user never run at
+ * once (the concurrency key counts steps, not runs), so no other run acts
+ * between the read and the call: a run never carries a plan made before
+ * another run changed things. Before a call the record says "unknown", so
+ * that a call whose answer was lost is made again, whatever is wanted next.
+ *
+ * `newsletter-unsubscribe-sweep` (hourly) nudges every user the provider may
+ * not be in line with: an opt-out not confirmed, a removal that has not
+ * succeeded yet (it is retried until it does), a consent recorded since
+ * the last sync.
+ *
+ * Provider failures are read by the shared classifier: 429 waits for the
+ * provider's retry-after, a refused key retries with a long back-off, other
+ * transient failures retry on Inngest's schedule, and a refusal no retry
+ * can fix is final (the sweep tries again later).
  */
 import type { Inngest } from "inngest";
-import { z } from "zod";
 import { clerkDeletedUserSchema, clerkUserSchema } from "../clerk/schemas.ts";
 import { userCreated, userDeleted, userUpdated } from "../inngest/events.ts";
 import { newsletterUnsubscribeRequested } from "./events.ts";
 import type { NewsletterContact, NewsletterProvider } from "./provider.ts";
 import { ProviderError } from "./provider.ts";
 import type { ConsentEvent, NewsletterStore } from "./store.ts";
+import { hasConsent } from "./consent.ts";
+
+export { hasConsent } from "./consent.ts";
 import { primaryEmail } from "../clerk/primary_email.ts";
 import { errorFields, type Logger } from "../util/log.ts";
 import { databaseFailure, parseInput, providerFailure } from "../inngest/step_errors.ts";
@@ -55,16 +68,6 @@ export interface NewsletterDeps {
   readonly logger: Logger;
 }
 
-const consentSchema = z.looseObject({
-  unsafe_metadata: z.looseObject({ newsletter: z.unknown().optional() }).nullable().optional(),
-});
-
-/** Whether the Clerk user consents: `unsafe_metadata.newsletter === true`, nothing else. */
-export function hasConsent(data: unknown): boolean {
-  const parsed = consentSchema.safeParse(data);
-  return parsed.success && parsed.data.unsafe_metadata?.newsletter === true;
-}
-
 /** Creates `newsletter-subscription` on `client`. */
 export function createNewsletterFunction(client: Inngest, deps: NewsletterDeps) {
   return client.createFunction(
@@ -80,104 +83,126 @@ export function createNewsletterFunction(client: Inngest, deps: NewsletterDeps) 
       retries: 10,
     },
     async ({ event, step }) => {
-      const store = async <T>(action: string, fn: (s: NewsletterStore) => Promise<T>) => {
-        try {
-          return await fn(await deps.store());
-        } catch (error) {
-          throw databaseFailure(action, error);
-        }
-      };
-      const provider = <T>(
-        action: string,
-        userId: string,
-        fn: (p: NewsletterProvider) => Promise<T>,
-      ) => callProvider(deps, action, userId, fn);
-
+      let userId: string;
+      let names: Names | undefined;
       if (event.name === userDeleted.name) {
         const { id } = parseInput(clerkDeletedUserSchema, event.data, "Cannot remove subscriber");
+        userId = id;
         const deletedAt = new Date(event.ts ?? Date.now()).toISOString();
-        const removed = await step.run("remove-at-provider", async () => {
-          const address = await store(
-            `Cannot remove subscriber "${id}"`,
-            (s) => s.eraseBegin(id, deletedAt),
-          );
-          if (!address) return "nothing to remove";
-          return await provider(`Cannot remove subscriber "${id}"`, id, (p) => p.remove(address));
-        });
-        if (removed !== "nothing to remove") {
-          await step.run(
-            "erase-address",
-            () => store(`Cannot erase subscriber "${id}"`, (s) => s.eraseDone(id)),
-          );
-        }
-        deps.logger.info("Newsletter subscriber removed", { user_id: id, outcome: removed });
-        return { userId: id, action: "remove", outcome: removed };
-      }
-
-      if (event.name === newsletterUnsubscribeRequested.name) {
-        const id = String((event.data as { id: string }).id);
-        const outcome = await step.run("unsubscribe-at-provider", async () => {
-          const action = `Cannot unsubscribe "${id}"`;
-          const address = await store(action, (s) => s.pendingUnsubscribe(id));
-          if (!address) return "nothing pending";
-          const done = await provider(action, id, (p) => p.unsubscribe(address));
-          await store(action, (s) => s.unsubscribeConfirmed(id, address));
-          return done;
-        });
-        deps.logger.info("Newsletter opt-out sent to the provider", { user_id: id, outcome });
-        return { userId: id, action: "unsubscribe", outcome };
-      }
-
-      const user = parseInput(clerkUserSchema, event.data, "Cannot sync newsletter");
-      const consent: ConsentEvent = {
-        userId: user.id,
-        consent: hasConsent(event.data),
-        at: new Date(user.updated_at).toISOString(),
-        address: primaryEmail(user),
-      };
-      const action = `Cannot sync newsletter for user "${user.id}"`;
-      const plan = await step.run("plan", () => store(action, (s) => s.plan(consent)));
-      const contact: NewsletterContact = {
-        email: plan.address ?? "",
-        firstName: user.first_name,
-        lastName: user.last_name,
-      };
-      let outcome: string = plan.reason;
-      if (plan.action === "subscribe" || plan.action === "move") {
-        const previous = plan.previous_address;
-        if (previous && previous.toLowerCase() !== contact.email.toLowerCase()) {
-          outcome = await step.run(
-            "move-at-provider",
-            () => provider(action, user.id, (p) => p.move(previous, contact)),
-          );
-        }
-        if (plan.action === "subscribe") {
-          outcome = await step.run(
-            "subscribe-at-provider",
-            () => provider(action, user.id, (p) => p.subscribe(contact, { renewed: true })),
-          );
-        }
-      } else if (plan.action === "unsubscribe" && plan.address) {
-        const address = plan.address;
-        outcome = await step.run(
-          "unsubscribe-at-provider",
-          () => provider(action, user.id, (p) => p.unsubscribe(address)),
+        await step.run(
+          "erase",
+          () =>
+            stored(deps, `Cannot erase subscriber "${id}"`, (s) => s.erase(id, deletedAt)).then(
+              () => "erased",
+            ),
         );
+      } else if (event.name === newsletterUnsubscribeRequested.name) {
+        userId = String((event.data as { id: string }).id);
+      } else {
+        const user = parseInput(clerkUserSchema, event.data, "Cannot sync newsletter");
+        userId = user.id;
+        names = { firstName: user.first_name, lastName: user.last_name };
+        const consent: ConsentEvent = {
+          userId: user.id,
+          consent: hasConsent(event.data),
+          at: new Date(user.updated_at).toISOString(),
+          address: primaryEmail(user),
+        };
+        await step.run("record", () =>
+          stored(
+            deps,
+            `Cannot record newsletter consent of user "${user.id}"`,
+            (s) => s.observe(consent),
+          ));
       }
-      if (plan.reason !== "stale" && plan.reason !== "deleted") {
-        await step.run("record", () => store(action, (s) => s.commit(consent, plan)));
-      }
+      const id = userId;
+      const outcome = await step.run("sync-provider", () => syncProvider(deps, id, names));
       deps.logger.info("Newsletter synced", {
-        user_id: user.id,
+        user_id: id,
         event: event.name,
         event_id: event.id,
-        action: plan.action,
-        reason: plan.reason,
         outcome,
       });
-      return { userId: user.id, action: plan.action, reason: plan.reason, outcome };
+      return { userId: id, outcome };
     },
   );
+}
+
+/** A user's names, from the event when it has them. */
+interface Names {
+  readonly firstName: string | null;
+  readonly lastName: string | null;
+}
+
+/** One store call; a database failure becomes Inngest's retry decision. */
+async function stored<T>(
+  deps: NewsletterDeps,
+  action: string,
+  fn: (s: NewsletterStore) => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn(await deps.store());
+  } catch (error) {
+    throw databaseFailure(action, error);
+  }
+}
+
+/**
+ * Brings the provider in line with what is wanted now: removals first,
+ * then the subscription at the newest address, or its end. Returns what it
+ * did, e.g. `subscribed`, `unsubscribed`, `removed 1`, `in line`.
+ */
+async function syncProvider(
+  deps: NewsletterDeps,
+  userId: string,
+  names: Names | undefined,
+): Promise<string> {
+  const action = `Cannot bring the newsletter in line for user "${userId}"`;
+  const db = <T>(fn: (s: NewsletterStore) => Promise<T>) => stored(deps, action, fn);
+  const call = <T>(fn: (p: NewsletterProvider) => Promise<T>) =>
+    callProvider(deps, action, userId, fn);
+  const done: string[] = [];
+
+  const removals = await db((s) => s.removals(userId));
+  for (const address of removals) {
+    await call((p) => p.remove(address));
+    await db((s) => s.removalDone(userId, address));
+  }
+  if (removals.length) done.push(`removed ${removals.length}`);
+
+  const wanted = await db((s) => s.wanted(userId));
+  if (wanted.erased) return done.join(", ") || "deleted";
+  const { address, provider_address: known, read_at: readAt } = wanted;
+  let subscribed = wanted.provider_subscribed;
+  if (wanted.subscribe && address) {
+    const contact: NewsletterContact = {
+      email: address,
+      firstName: names ? names.firstName : wanted.first_name,
+      lastName: names ? names.lastName : wanted.last_name,
+    };
+    if (known && known.toLowerCase() !== address.toLowerCase()) {
+      done.push(await call((p) => p.move(known, contact)));
+      await db((s) => s.providerDone(userId, address, subscribed, readAt));
+    }
+    if (subscribed !== true) {
+      await db((s) => s.providerDone(userId, address, null, readAt));
+      // Unless the record says so, the provider is not holding them
+      // subscribed because of us: consent given now brings them back
+      // (Mailchimp: pending, double opt-in).
+      const outcome = await call((p) => p.subscribe(contact, { renewed: subscribed === false }));
+      subscribed = outcome !== "kept_unsubscribed";
+      if (!subscribed) await db((s) => s.providerKeptOut(userId));
+      done.push(outcome);
+    }
+    await db((s) => s.providerDone(userId, address, subscribed, readAt));
+  } else if (known && subscribed !== false) {
+    await db((s) => s.providerDone(userId, known, null, readAt));
+    done.push(await call((p) => p.unsubscribe(known)));
+    await db((s) => s.providerDone(userId, known, false, readAt));
+  } else {
+    await db((s) => s.providerDone(userId, known, false, readAt));
+  }
+  return done.join(", ") || "in line";
 }
 
 /** Creates `newsletter-unsubscribe-sweep` on `client`. */

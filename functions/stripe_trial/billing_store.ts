@@ -55,4 +55,6 @@ export interface BillingStore {
   ): Promise<RecordTrialOutcome>;
   recordCustomerVersion(userId: string, clerkUpdatedAt: string): Promise<RecordVersionOutcome>;
   tombstone(userId: string, deletedAt: string): Promise<TombstoneResult>;
+  /** Users deleted in `public.users` whose billing row is live (up to `limit`). */
+  customersOfDeletedUsers(limit: number): Promise<string[]>;
 }

@@ -11,6 +11,7 @@
 import type { Inngest } from "inngest";
 import { clerkDeletedUserSchema } from "../clerk/schemas.ts";
 import { userDeleted } from "../inngest/events.ts";
+import { stripeCustomerDeleteRequested } from "./events.ts";
 import { parseInput } from "../inngest/step_errors.ts";
 import {
   STRIPE_RETRIES,
@@ -28,7 +29,7 @@ export function createDeleteStripeCustomerFunction(client: Inngest, deps: Stripe
     {
       id: DELETE_STRIPE_CUSTOMER_FUNCTION_ID,
       name: "Delete Stripe customer",
-      triggers: [userDeleted],
+      triggers: [userDeleted, stripeCustomerDeleteRequested],
       concurrency: [STRIPE_USER_CONCURRENCY],
       retries: STRIPE_RETRIES,
     },

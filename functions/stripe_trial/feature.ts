@@ -13,6 +13,7 @@
 import { type Feature, type FeatureContext } from "../feature/feature.ts";
 import { describeFeature } from "../settings/features.ts";
 import { lazy } from "../util/lazy.ts";
+import { createStripeCustomerSweepFunction } from "./customer_sweep.ts";
 import { createDeleteStripeCustomerFunction } from "./delete_stripe_customer.ts";
 import { createStartStripeTrialFunction } from "./start_stripe_trial.ts";
 import type { UserMirror } from "./stripe_steps.ts";
@@ -78,6 +79,7 @@ export function stripeTrialFeature(
       createStartStripeTrialFunction(client, deps),
       createUpdateStripeCustomerFunction(client, deps),
       createDeleteStripeCustomerFunction(client, deps),
+      createStripeCustomerSweepFunction(client, deps),
     ],
   };
 }

@@ -33,5 +33,9 @@ export function createSupabaseBillingStore(client: SupabaseClient): BillingStore
         p_user_id: userId,
         p_deleted_at: deletedAt,
       }),
+    customersOfDeletedUsers: async (limit) =>
+      (await callRpc<string[] | null>(client, "billing_customers_of_deleted_users", {
+        p_limit: limit,
+      })) ?? [],
   };
 }

@@ -24,6 +24,7 @@ import { supabaseWriteRows } from "./_supabase_write.ts";
 import { meSyncBenchmark, meSyncBenchOptions } from "./_me_sync.ts";
 import { reconcileBenchmark } from "./_reconcile.ts";
 import { organizationsReconcileBenchmark } from "./_reconcile_organizations.ts";
+import { convergenceBenchmark } from "./_convergence.ts";
 import { clerkBillingBenchmark } from "./_clerk_billing.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -129,6 +130,11 @@ try {
 
   progress("10: Clerk's emails: webhook to Resend, and ingress with the feature on");
   rows.push(...await authEmailsBenchmark(authEmailsBenchOptions(quick, eventApiUrl, progress)));
+
+  progress("11: the convergence simulation's histories per minute");
+  rows.push(
+    ...await convergenceBenchmark({ histories: quick ? 20 : 60, rounds: quick ? 1 : 3, progress }),
+  );
 } finally {
   await stopAll();
   await artifacts?.remove();

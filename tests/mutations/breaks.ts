@@ -30,6 +30,10 @@ const ONBOARDING = "functions/onboarding/onboarding_emails.ts";
 const SYNC = "functions/users/sync_user.ts";
 const NEWSLETTER = "tests/newsletter_test.ts";
 const ORGS_MIGRATION = "supabase/migrations/20261202100000_organizations.sql";
+const CONVERGENCE = ["tests/convergence/regressions_test.ts"];
+const NEWSLETTER_CONVERGENCE = "supabase/migrations/20261206100000_newsletter_convergence.sql";
+const PRIVATE_HELPERS = "supabase/migrations/20261206130000_private_helpers.sql";
+const MEMBERSHIPS_CONVERGENCE = "supabase/migrations/20261206110000_memberships_convergence.sql";
 const BILLING_MIGRATION = "supabase/migrations/20261203100000_clerk_billing.sql";
 const BILLING_ROWS = "functions/clerk_billing/rows.ts";
 const BILLING_DATABASE = "tests/clerk_billing_database_test.ts";
@@ -422,6 +426,122 @@ export const reachedIn = toUserRow;`,
     suites: ["tests/inngest_sdk_contract_test.ts"],
   },
   {
+    name: "convergence a: a late older consent state counts as the newest",
+    patches: [{
+      file: NEWSLETTER_CONVERGENCE,
+      find: `  if p.newsletter_consent_at is not null and p_at <= p.newsletter_consent_at then
+    return 'stale';
+  end if;`,
+      replace: ``,
+    }],
+    suites: CONVERGENCE,
+  },
+  {
+    name: "convergence h: one-click leaves the newsletter only when the provider knew the user",
+    patches: [{
+      file: NEWSLETTER_CONVERGENCE,
+      find: `    where user_id = p_user_id and newsletter_erased_at is null
+      and (newsletter_opt_out_at is null`,
+      replace: `    where user_id = p_user_id and newsletter_erased_at is null
+      and newsletter_address is not null and (newsletter_opt_out_at is null`,
+    }],
+    suites: CONVERGENCE,
+  },
+  {
+    name: "convergence d: a deleted user's address is kept until the provider removed it",
+    patches: [{
+      file: NEWSLETTER_CONVERGENCE,
+      find: `  update public.email_preferences set
+    newsletter_address = null,
+    newsletter_wanted_address = null,`,
+      replace: `  update public.email_preferences set
+    newsletter_wanted_address = null,`,
+    }],
+    suites: CONVERGENCE,
+  },
+  {
+    name: "convergence k: a tombstone made by the reconcile leaves the newsletter address",
+    patches: [{
+      file: NEWSLETTER_CONVERGENCE,
+      find: `  when (new.deleted_at is not null)
+  execute function public.newsletter_erase_deleted_user();`,
+      replace: `  when (false)
+  execute function public.newsletter_erase_deleted_user();`,
+    }],
+    suites: CONVERGENCE,
+  },
+  {
+    name: "convergence e: a membership ended because a list omitted it is never revived",
+    patches: [{
+      file: MEMBERSHIPS_CONVERGENCE,
+      find: `      or (m.ended_by_absence and excluded.deleted_at is null
+        and m.clerk_updated_at <= excluded.clerk_updated_at)`,
+      replace: `      or (false and excluded.deleted_at is null)`,
+    }],
+    suites: CONVERGENCE,
+  },
+  {
+    name: "convergence f: writers of one membership pair run without the per-pair lock",
+    patches: [{
+      file: MEMBERSHIPS_CONVERGENCE,
+      find: `  perform pg_advisory_xact_lock(k.key)`,
+      replace: `  perform k.key`,
+    }, {
+      file: MEMBERSHIPS_CONVERGENCE,
+      find:
+        `  exclude using btree (organization_id with =, user_id with =) where (deleted_at is null)
+  deferrable initially deferred;`,
+      replace: `  check (true);`,
+    }],
+    suites: CONVERGENCE,
+    // The race shows only with concurrent connections.
+    env: { TEST_DATABASE_URL: "postgresql://postgres:postgres@127.0.0.1:5432/postgres" },
+  },
+  {
+    name: "convergence g: the shared classifier gives up on a refused key at once",
+    patches: [{
+      file: "functions/inngest/step_errors.ts",
+      find:
+        `      return new RetryAfterError(\`\${message} (the key may be mid-rotation)\`, AUTH_RETRY_MS, {
+        cause: error,
+      });`,
+      replace: `      return new NonRetriableError(message, { cause: error });`,
+    }],
+    suites: CONVERGENCE,
+  },
+  {
+    name: "convergence j: the reconcile leaves the newsletter's consent alone",
+    patches: [{
+      file: "functions/app.ts",
+      find: `...optional(newsletter.reconcile)`,
+      replace: ``,
+    }],
+    suites: CONVERGENCE,
+  },
+  {
+    name: "convergence l: no sweep deletes the Stripe customer of a user deleted without a webhook",
+    patches: [{
+      file: "functions/stripe_trial/feature.ts",
+      find: `      createStripeCustomerSweepFunction(client, deps),\n`,
+      replace: ``,
+    }],
+    suites: CONVERGENCE,
+  },
+  {
+    name: "convergence m: a repeated one-click keeps the first newsletter opt-out time",
+    patches: [{
+      file: NEWSLETTER_CONVERGENCE,
+      find: `      newsletter_unsubscribe_pending = true,
+      updated_at = now()
+    where user_id = p_user_id and newsletter_erased_at is null;`,
+      replace: `      newsletter_unsubscribe_pending = true,
+      updated_at = now()
+    where user_id = p_user_id and newsletter_erased_at is null
+      and newsletter_opt_out_at is null;`,
+    }],
+    suites: CONVERGENCE,
+  },
+  {
     name: "billing: the item upsert writes whatever arrives last",
     patches: [{
       file: BILLING_MIGRATION,
@@ -637,5 +757,25 @@ export const reachedIn = toUserRow;`,
       replace: `  return bytes.toBase64({ alphabet: "base64url", omitPadding: true });`,
     }],
     suites: [PRODUCTION_RUNTIME],
+  },
+  {
+    name: "item 5: the memberships policy calls a helper on every row",
+    patches: [{
+      file: PRIVATE_HELPERS,
+      find: `    deleted_at is null
+    and organization_id in (select clerk_events.member_organization_ids())`,
+      replace: `    deleted_at is null
+    and public.is_org_member(organization_id)`,
+    }],
+    suites: ["tests/private_helpers_test.ts"],
+  },
+  {
+    name: "item 5: a writer of organizations still runs as its owner",
+    patches: [{
+      file: PRIVATE_HELPERS,
+      find: `alter function public.upsert_organizations_from_clerk(jsonb) security invoker;\n`,
+      replace: ``,
+    }],
+    suites: ["tests/private_helpers_test.ts"],
   },
 ];

@@ -19,7 +19,9 @@
  *   `GET /v1/users/{id}/organization_memberships` answer `{data, total_count}`
  *   pages, with the same `limit` and `offset` rules as `/v1/users`; a
  *   deleted organization answers 404 `resource_not_found` and takes its
- *   memberships with it, as Clerk does.
+ *   memberships with it, as Clerk does;
+ * - `freezeLists()` makes the lists lag behind the data (reads by id stay
+ *   current) until `thawLists()`.
  *
  * It records every request with the status it got, so tests count what the
  * code really sent. More routes plug in with `route()`.
@@ -117,9 +119,27 @@ export interface ClerkApi {
   deleteMembership(id: string): void;
   organizations(): IterableIterator<ClerkOrganizationObject>;
   memberships(): IterableIterator<ClerkMembershipObject>;
+  /**
+   * From now on the list endpoints (`/v1/users`, `/v1/organizations`, every
+   * memberships list) answer from a copy of the data as it is now, while
+   * reads by id stay current: Clerk's lists lag behind its writes.
+   */
+  freezeLists(): void;
+  /** The lists answer from the current data again. */
+  thawLists(): void;
   /** Adds a route, tried before the built-in ones. */
   route(method: string, pattern: RegExp, handler: RouteHandler): void;
+  /** Answers one request in process, as the server would (no socket). */
+  readonly handle: (req: Request) => Promise<Response>;
   close(): Promise<void>;
+}
+
+/** The data the list endpoints answer from. */
+interface Listed {
+  readonly users: ReadonlyMap<string, ClerkUserObject>;
+  readonly orgs: ReadonlyMap<string, ClerkOrganizationObject>;
+  readonly memberships: ReadonlyMap<string, ClerkMembershipObject>;
+  readonly byOrg: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /** The secret key tests configure by default. */
@@ -143,6 +163,9 @@ export function startClerkApi(options: ClerkApiOptions = {}): ClerkApi {
   const byOrg = new Map<string, Set<string>>();
   const sortedLists = new Map<string, Record<string, unknown>[]>();
   const forget = () => sortedLists.clear();
+  // What the lists answer from: the live data, or a copy frozen by freezeLists().
+  let frozen: Listed | undefined;
+  const listed = (): Listed => frozen ?? { users: store, orgs, memberships, byOrg };
 
   const api: ClerkApi = {
     url: "",
@@ -220,9 +243,25 @@ export function startClerkApi(options: ClerkApiOptions = {}): ClerkApi {
     },
     organizations: () => orgs.values(),
     memberships: () => memberships.values(),
+    freezeLists() {
+      frozen = {
+        users: new Map(store),
+        orgs: new Map(orgs),
+        memberships: new Map(memberships),
+        byOrg: new Map([...byOrg].map(([id, ids]) => [id, new Set(ids)])),
+      };
+      sorted.clear();
+      forget();
+    },
+    thawLists() {
+      frozen = undefined;
+      sorted.clear();
+      forget();
+    },
     route(method, pattern, handler) {
       routes.push({ method, pattern, handler });
     },
+    handle: (req) => handle(req),
     close: () => server.shutdown(),
   };
 
@@ -232,7 +271,7 @@ export function startClerkApi(options: ClerkApiOptions = {}): ClerkApi {
       const field = orderBy.replace(/^[+-]/, "") as typeof ORDER_FIELDS[number];
       const sign = orderBy.startsWith("-") ? -1 : 1;
       // Ties are broken by id, so that paging by offset is stable.
-      list = [...store.values()].sort((a, b) =>
+      list = [...listed().users.values()].sort((a, b) =>
         sign * (a[field] - b[field]) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
       );
       sorted.set(orderBy, list);
@@ -297,7 +336,7 @@ export function startClerkApi(options: ClerkApiOptions = {}): ClerkApi {
 
   const withOrganization = (item: Record<string, unknown>) => {
     const membership = item as ClerkMembershipObject;
-    const org = orgs.get(membership.organization.id);
+    const org = listed().orgs.get(membership.organization.id);
     return org ? { ...membership, organization: org } : membership;
   };
 
@@ -315,12 +354,16 @@ export function startClerkApi(options: ClerkApiOptions = {}): ClerkApi {
     const path = url.pathname;
     const query = url.searchParams;
     if (path === "/v1/organizations") {
-      return page("orgs", () => orgs.values(), query, ["created_at", "name", "members_count"]);
+      return page("orgs", () => listed().orgs.values(), query, [
+        "created_at",
+        "name",
+        "members_count",
+      ]);
     }
     if (path === "/v1/organization_memberships") {
       return page(
         "memberships",
-        () => memberships.values(),
+        () => listed().memberships.values(),
         query,
         ["created_at"],
         withOrganization,
@@ -329,19 +372,20 @@ export function startClerkApi(options: ClerkApiOptions = {}): ClerkApi {
     const org = /^\/v1\/organizations\/([^/]+)(\/memberships)?$/.exec(path);
     if (org) {
       const id = decodeURIComponent(org[1]);
-      const found = orgs.get(id);
+      const found = (org[2] ? listed().orgs : orgs).get(id);
       if (!found) return notFound();
       if (!org[2]) return Response.json(found);
       const users = query.getAll("user_id");
       const of = () =>
-        [...byOrg.get(id) ?? []].map((m) => memberships.get(m)!)
+        [...listed().byOrg.get(id) ?? []].map((m) => listed().memberships.get(m)!)
           .filter((m) => users.length === 0 || users.includes(m.public_user_data.user_id));
       return page(`org ${id} ${users.join(",")}`, of, query, ["created_at"], withOrganization);
     }
     const user = /^\/v1\/users\/([^/]+)\/organization_memberships$/.exec(path);
     if (user) {
       const id = decodeURIComponent(user[1]);
-      const of = () => [...memberships.values()].filter((m) => m.public_user_data.user_id === id);
+      const of = () =>
+        [...listed().memberships.values()].filter((m) => m.public_user_data.user_id === id);
       return page(`user ${id}`, of, query, ["created_at"], withOrganization);
     }
     return undefined;
@@ -362,7 +406,7 @@ export function startClerkApi(options: ClerkApiOptions = {}): ClerkApi {
     return Response.json(user);
   };
 
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+  const handle = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     const recorded: RecordedRequest = {
       method: req.method,
@@ -398,7 +442,8 @@ export function startClerkApi(options: ClerkApiOptions = {}): ClerkApi {
     const organizations = req.method === "GET" ? organizationRoutes(url) : undefined;
     if (organizations) return answer(organizations);
     return answer(clerkError(404, "resource_not_found", undefined, "not found"));
-  });
+  };
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handle);
 
   const rateLimited = (): Response | undefined => {
     const limit = api.rateLimit;

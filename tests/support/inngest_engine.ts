@@ -12,6 +12,8 @@
  * - `throttle`: at most `limit` run starts per period (per key);
  * - `concurrency`: at most `limit` requests in flight per key (shared across
  *   functions for a key with scope `env` or `account`);
+ * - `singleton` (mode `skip`): an event that would start a second run of the
+ *   function (per key) while one is active starts none;
  * - `retries`: a step is attempted `retries + 1` times (the SDK is told the
  *   budget in `ctx.max_attempts`, and reports StepFailed on the last one);
  * - `RetryAfterError`: the next attempt waits for the `retry-after` answer;
@@ -19,6 +21,13 @@
  *
  * Time is a {@link SimClock}: sleeps, back-offs and retry-after delays move
  * it forward when nothing else is ready, so days pass without a real wait.
+ *
+ * `runUntilIdle` drives everything in a fixed order. A simulation that
+ * chooses the order itself uses `ready()` (the runs that may make a request
+ * now, concurrency limits counted: a limit counts requests in flight, so
+ * runs of one key interleave between steps), `step(run)` (one request of
+ * that run) and `nextDue()`; `replay(run)` starts a failed run again, as
+ * Inngest's replay does.
  * Every request to the route is bounded in real time and fails with a
  * message naming the function, event and step it waited for.
  */
@@ -99,7 +108,7 @@ export interface EngineRun {
 export interface SkippedStart {
   readonly event: RunEvent;
   readonly functionId?: string;
-  readonly reason: "duplicate event id" | "idempotency";
+  readonly reason: "duplicate event id" | "idempotency" | "singleton";
 }
 
 /** Options for {@link startInngestEngine}. */
@@ -231,6 +240,80 @@ export class InngestEngine {
     await Promise.all(inFlight);
   }
 
+  /**
+   * Runs that may make a request now: active, not in flight, due, and with
+   * room under every concurrency limit they count against. In start order.
+   */
+  ready(): EngineRun[] {
+    const now = this.clock.now();
+    return this.#states
+      .filter((s) =>
+        ACTIVE.has(s.run.status) && !s.inFlight && s.wakeAt <= now &&
+        s.keys.every(({ key, limit }) => (this.#inFlightByKey.get(key) ?? 0) < limit)
+      )
+      .map((s) => s.run);
+  }
+
+  /**
+   * Makes one request for `run`, which must be in {@link ready}, and
+   * resolves once its answer is handled. Several may be in flight at once.
+   */
+  async step(run: EngineRun): Promise<void> {
+    const state = this.#states.find((s) => s.run === run);
+    if (!state || !ACTIVE.has(run.status) || state.inFlight) {
+      throw new Error(`Cannot step run ${run.id} of ${run.functionId}: it is ${run.status}`);
+    }
+    if (state.wakeAt > this.clock.now()) {
+      throw new Error(`Cannot step run ${run.id} of ${run.functionId}: not due yet`);
+    }
+    if (!this.#acquire(state)) {
+      throw new Error(`Cannot step run ${run.id} of ${run.functionId}: concurrency limit reached`);
+    }
+    try {
+      await this.#request(state);
+    } finally {
+      this.#release(state);
+    }
+  }
+
+  /** When the earliest active run that is not in flight is due; undefined when none is. */
+  nextDue(): number | undefined {
+    const waiting = this.#states.filter((s) => ACTIVE.has(s.run.status) && !s.inFlight);
+    return waiting.length ? Math.min(...waiting.map((s) => s.wakeAt)) : undefined;
+  }
+
+  /** Whether any run is still active (scheduled, running, sleeping or retrying). */
+  active(): boolean {
+    return this.#states.some((s) => ACTIVE.has(s.run.status));
+  }
+
+  /**
+   * Starts a run of `functionId` as its cron schedule would: the event is
+   * Inngest's `inngest/scheduled.timer`. Returns the run.
+   */
+  cron(functionId: string): EngineRun {
+    const config = this.config(functionId);
+    const cron = (config.raw.triggers as { cron?: string }[] | undefined)?.find((t) => t.cron)
+      ?.cron;
+    if (!cron) throw new Error(`Cannot run "${functionId}" on a schedule: it has no cron trigger`);
+    const now = this.clock.now();
+    const event: RunEvent = {
+      id: `cron-${functionId}-${now}`,
+      name: "inngest/scheduled.timer",
+      data: { cron },
+      ts: now,
+    };
+    return this.#start(config, event, now);
+  }
+
+  /**
+   * Starts `run`'s function again for its event, as Inngest's replay of a
+   * failed run does: no event-id, idempotency or singleton check.
+   */
+  replay(run: EngineRun): EngineRun {
+    return this.#start(this.config(run.functionId), run.event, this.clock.now());
+  }
+
   #receive(event: RunEvent): EngineRun[] {
     const now = this.clock.now();
     const seen = this.#eventIds.get(event.id);
@@ -258,6 +341,20 @@ export class InngestEngine {
           continue;
         }
         this.#idempotency.set(key, now);
+      }
+      if (config.singleton) {
+        const { mode, key } = config.singleton;
+        const keyOf = (e: RunEvent) => key ? String(evaluate(key, { event: e })) : "";
+        const running = this.#states.filter((s) =>
+          s.config === config && ACTIVE.has(s.run.status) && keyOf(s.run.event) === keyOf(event)
+        );
+        if (running.length && mode === "skip") {
+          this.skipped.push({ event, functionId: config.id, reason: "singleton" });
+          continue;
+        }
+        for (const state of running) {
+          this.#cancel(state, `replaced by singleton run for ${event.id}`);
+        }
       }
       started.push(this.#start(config, event, this.#throttledStart(config, event, now)));
     }

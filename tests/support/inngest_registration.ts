@@ -29,6 +29,12 @@ export interface Throttle {
   readonly key?: string;
 }
 
+/** A singleton: one active run of the function at a time, per key when set. */
+export interface Singleton {
+  readonly mode: "skip" | "cancel";
+  readonly key?: string;
+}
+
 /** A cancellation: an event whose `if` expression matches cancels the run. */
 export interface Cancellation {
   readonly event: string;
@@ -48,6 +54,8 @@ export interface FunctionConfig {
   readonly idempotency?: string;
   readonly concurrency: readonly ConcurrencyLimit[];
   readonly throttle?: Throttle;
+  /** At most one active run (per key when set); `skip` drops the events that would start another. */
+  readonly singleton?: Singleton;
   /** The raw config, for anything else a test wants to read. */
   readonly raw: Record<string, unknown>;
 }
@@ -107,6 +115,7 @@ function toConfig(raw: Record<string, unknown>): FunctionConfig {
     cancel: (raw.cancel ?? []) as Cancellation[],
     idempotency: raw.idempotency as string | undefined,
     concurrency,
+    singleton: raw.singleton as Singleton | undefined,
     throttle: throttle && {
       limit: throttle.limit,
       periodMs: durationMs(throttle.period),

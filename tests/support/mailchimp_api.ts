@@ -55,6 +55,8 @@ export interface MailchimpApi {
   fault: (n: number, req: { method: string; path: string }) => MailchimpFault | undefined;
   /** Milliseconds each answer waits (to see concurrency). */
   delayMs: number;
+  /** Answers one request in process, as the server would (no socket). */
+  readonly handle: (req: Request) => Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -81,6 +83,7 @@ export function startMailchimpApi(
     maxInFlight: 0,
     fault: () => undefined,
     delayMs: 0,
+    handle: (req) => handle(req),
     close: () => server.shutdown(),
   };
   const problem = (record: MailchimpRequest, status: number, title: string, headers = {}) => {
@@ -90,7 +93,7 @@ export function startMailchimpApi(
       headers,
     });
   };
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+  const handle = async (req: Request): Promise<Response> => {
     inFlight += 1;
     api.maxInFlight = Math.max(api.maxInFlight, inFlight);
     try {
@@ -186,7 +189,8 @@ export function startMailchimpApi(
     } finally {
       inFlight -= 1;
     }
-  });
+  };
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handle);
   (api as { url: string }).url = `http://127.0.0.1:${server.addr.port}/3.0`;
   return api;
 }

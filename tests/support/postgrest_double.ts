@@ -47,6 +47,8 @@ export interface PostgrestDouble {
    * as if the connection dropped (503), to simulate a crash mid-step.
    */
   failCall: (fn: string) => boolean;
+  /** Answers one request in process, as the server would (no socket). */
+  readonly handle: (req: Request) => Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -60,10 +62,11 @@ export function startPostgrestDouble(options: PostgrestDoubleOptions): Postgrest
     calls,
     databaseDown: false,
     failCall: () => false,
+    handle: (req) => handle(req),
     close: () => server.shutdown(),
   };
 
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+  const handle = async (req: Request): Promise<Response> => {
     const path = new URL(req.url).pathname;
     const match = /^\/rest\/v1\/rpc\/([^/]+)$/.exec(path);
     if (req.method !== "POST" || !match) {
@@ -85,7 +88,8 @@ export function startPostgrestDouble(options: PostgrestDoubleOptions): Postgrest
     const response = await callFunction(options.sql, role, fn, args);
     calls.push({ fn, role, status: response.status });
     return response;
-  });
+  };
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handle);
   (double as { url: string }).url = `http://127.0.0.1:${server.addr.port}`;
   return double;
 }

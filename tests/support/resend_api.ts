@@ -110,6 +110,8 @@ export interface ResendApi {
   readonly contactRequests: ContactRequest[];
   /** The fault for contacts request number `n` (1-based), if any. */
   contactFault: (n: number, req: ContactRequest) => ResendFault | undefined;
+  /** Answers one request in process, as the server would (no socket). */
+  readonly handle: (req: Request) => Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -130,12 +132,13 @@ export function startResendApi(options: ResendApiOptions = {}): ResendApi {
     contacts: new Map(),
     contactRequests: [],
     contactFault: () => undefined,
+    handle: (req) => handle(req),
     close: () => {
       for (const release of hanging) release();
       return server.shutdown();
     },
   };
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+  const handle = async (req: Request): Promise<Response> => {
     api.requests += 1;
     const body = await req.text();
     const pathname = decodeURIComponent(new URL(req.url).pathname);
@@ -206,7 +209,8 @@ export function startResendApi(options: ResendApiOptions = {}): ResendApi {
     if (key) byKey.set(key, { body, id, at: record.at });
     delivered.push({ id, idempotencyKey: key, ...JSON.parse(body) });
     return Response.json({ id });
-  });
+  };
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handle);
   (api as { url: string }).url = `http://127.0.0.1:${server.addr.port}`;
   return api;
 }

@@ -96,6 +96,8 @@ export interface StripeApi {
   customersOf(userId: string): StandInCustomer[];
   /** The requests about `userId`: its customers and subscriptions, or keys naming it. */
   requestsOf(userId: string): StripeRequest[];
+  /** Answers one request in process, as the server would (no socket). */
+  readonly handle: (req: Request) => Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -138,6 +140,7 @@ export function startStripeApi(options: StripeApiOptions): StripeApi {
         mine.has(r.params.customer ?? "")
       );
     },
+    handle: (req) => handle(req),
     close: () => server.shutdown(),
   };
 
@@ -216,7 +219,7 @@ export function startStripeApi(options: StripeApiOptions): StripeApi {
     return stripeError(404, "invalid_request_error", "resource_missing", undefined);
   };
 
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+  const handle = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     const text = await req.text();
     const params = Object.fromEntries(new URLSearchParams(text));
@@ -286,7 +289,8 @@ export function startStripeApi(options: StripeApiOptions): StripeApi {
       return lostAnswer();
     }
     return answer(result.status, result.body, live ? { "idempotent-replayed": "true" } : {});
-  });
+  };
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handle);
   (api as { url: string }).url = `http://127.0.0.1:${server.addr.port}`;
   return api;
 }
