@@ -200,7 +200,7 @@ export const BREAKS: readonly Break[] = [
   {
     name: "newsletter subscribes without consent",
     patches: [{
-      file: "functions/newsletter/newsletter_subscription.ts",
+      file: "functions/newsletter/consent.ts",
       find: "return parsed.success && parsed.data.unsafe_metadata?.newsletter === true;",
       replace: "return parsed.success;",
     }],
@@ -273,7 +273,7 @@ export const BREAKS: readonly Break[] = [
     name: "deno task up leaves out where the Inngest CLI's binary comes from",
     patches: [{
       file: "scripts/up.ts",
-      find: `const hint = early.child === devServer ? INNGEST_EXIT_HINT : undefined;`,
+      find: `const hint = fromNpx ? INNGEST_EXIT_HINT : undefined;`,
       replace: `const hint = undefined;`,
     }],
     suites: ["tests/up_test.ts"],
@@ -440,10 +440,11 @@ export const reachedIn = toUserRow;`,
     name: "convergence h: one-click leaves the newsletter only when the provider knew the user",
     patches: [{
       file: NEWSLETTER_CONVERGENCE,
-      find: `    where user_id = p_user_id and newsletter_erased_at is null
-      and (newsletter_opt_out_at is null`,
+      find: `    where user_id = p_user_id and newsletter_erased_at is null;
+  end if;`,
       replace: `    where user_id = p_user_id and newsletter_erased_at is null
-      and newsletter_address is not null and (newsletter_opt_out_at is null`,
+      and newsletter_address is not null;
+  end if;`,
     }],
     suites: CONVERGENCE,
   },
