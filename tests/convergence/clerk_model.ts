@@ -177,7 +177,8 @@ export class ClerkModel {
 
   #id(prefix: string): string {
     this.#ids += 1;
-    const body = `${this.#tag}x${this.#ids}`.replace(/[^A-Za-z0-9]/g, "");
+    // The letter after the number keeps the padding from making x1 and x10 one id.
+    const body = `${this.#tag}x${this.#ids}y`.replace(/[^A-Za-z0-9]/g, "");
     return `${prefix}_${body.padEnd(27, "0")}`;
   }
 
@@ -363,7 +364,8 @@ export class ClerkModel {
     };
     const message: Message = {
       n,
-      svixId: `msg_${this.#tag}n${n}`.replace(/[^A-Za-z0-9_]/g, "").padEnd(31, "0"),
+      // As for ids: n1 and n10 must not pad to one svix-id (Inngest would drop one).
+      svixId: `msg_${this.#tag}n${n}m`.replace(/[^A-Za-z0-9_]/g, "").padEnd(31, "0"),
       type,
       body: JSON.stringify(envelope),
       objectId,
