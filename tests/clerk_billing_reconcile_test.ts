@@ -2,8 +2,8 @@
  * reconcile-users-with-clerk repairs the Clerk Billing mirror from Clerk's
  * Backend API: it lists every subscription item, applies them with the
  * webhook path's rules, asks for the subscription of each payer whose items
- * the listing did not show, and ends at once on an instance without Clerk
- * Billing. Counted by what the code really sent to the stand-in.
+ * the listing did not show or whose stored subscription is missing or older
+ * than its items, and ends at once on an instance without Clerk Billing. Counted by what the code really sent to the stand-in.
  */
 import assert from "node:assert/strict";
 import type postgres from "postgres";
@@ -29,6 +29,7 @@ import {
   payerHasPlan,
   readItem,
   serveBilling,
+  subscriptionsBatch,
 } from "./support/clerk_billing.ts";
 
 const PAGE_SIZE = 20;
@@ -117,6 +118,17 @@ Deno.test("reconcile backfills the billing items of users and organizations from
       putItem(h.billing, payer, i * 10 + 1, i % 2 ? {} : { status: "canceled" }),
       putItem(h.billing, payer, i * 10 + 2, { status: "ended", plan: { id: "p", slug: "old" } }),
     ]);
+    // Every payer has its subscription in Clerk, as newly known as its items.
+    for (const payer of payers) {
+      h.billing.subscriptions.set(payer, {
+        object: "commerce_subscription",
+        id: billingTestId("csub"),
+        status: "active",
+        active_at: 1_700_000_000_000,
+        past_due_at: null,
+        updated_at: 1_700_000_001_000,
+      });
+    }
 
     await t.step("every item lands under its payer, free plans included", async () => {
       const run = await reconcile(h.app);
@@ -132,11 +144,12 @@ Deno.test("reconcile backfills the billing items of users and organizations from
       assert.equal(await payerHasPlan(h.sql, payers[1], "free_user"), true);
       const [runRow] = await h.sql`select billing_items_listed, billing_items_inserted
                                      from public.clerk_sync_runs where id = ${run.runId}`;
-      assert.deepEqual(runRow, { billing_items_listed: 45, billing_items_inserted: 45 });
+      // 45 listed, and again in the subscriptions a backfill asks for (below).
+      assert.deepEqual(runRow, { billing_items_listed: 90, billing_items_inserted: 45 });
     });
 
     await t.step("it reads the listing in pages of 20, newest first, and asks nothing else", () => {
-      const requests = billingRequests(h.clerk);
+      const requests = billingRequests(h.clerk).filter((r) => !r.path.endsWith("/subscription"));
       assert.deepEqual(
         requests.map((r) => [r.path, r.query.offset, r.query.limit, r.query.include_free]),
         [0, 20, 40].map((offset) => [
@@ -148,13 +161,26 @@ Deno.test("reconcile backfills the billing items of users and organizations from
       );
     });
 
+    await t.step("a backfill asks each payer once for the subscription it lacks", async () => {
+      const asked = billingRequests(h.clerk).filter((r) => r.path.endsWith("/subscription"));
+      assert.equal(asked.length, payers.length);
+      const [{ count }] = await h.sql`select count(*)::int as count
+                                        from public.billing_subscriptions`;
+      assert.equal(count, payers.length);
+    });
+
     await t.step("a second run changes nothing", async () => {
       const before = await h.sql`select id, updated_at from public.billing_subscription_items
                                   order by id`;
+      const requests = h.clerk.requests.length;
       const run = await reconcile(h.app);
       const [runRow] = await h.sql`select billing_items_listed, billing_items_unchanged
                                      from public.clerk_sync_runs where id = ${run.runId}`;
       assert.deepEqual(runRow, { billing_items_listed: 45, billing_items_unchanged: 45 });
+      assert.ok(
+        !h.clerk.requests.slice(requests).some((r) => r.path.endsWith("/subscription")),
+        "no payer is asked again",
+      );
       assert.deepEqual(
         await h.sql`select id, updated_at from public.billing_subscription_items order by id`,
         before,
@@ -206,6 +232,16 @@ Deno.test("reconcile asks Clerk for each payer whose live items it did not list"
       itemRow(orphan, none, 1),
       itemRow(over, listed, 1, { status: "ended" }),
     ));
+    // `listed` has its subscription stored, newer than its items.
+    await store.apply(subscriptionsBatch({
+      id: billingTestId("csub"),
+      payer_user_id: listed,
+      payer_organization_id: null,
+      status: "active",
+      active_at: null,
+      past_due_at: null,
+      clerk_updated_at: new Date(1_700_000_000_002).toISOString(),
+    }));
     h.billing.subscriptions.set(gone, {
       object: "commerce_subscription",
       id: billingTestId("csub"),

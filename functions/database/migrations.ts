@@ -23,4 +23,5 @@ export const MIGRATIONS: readonly string[] = [
   "20261206110000_memberships_convergence",
   "20261206120000_stripe_trial_convergence",
   "20261206130000_private_helpers",
+  "20261206140000_billing_convergence",
 ];

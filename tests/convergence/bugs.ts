@@ -247,4 +247,22 @@ export const BUGS: readonly Bug[] = [
     divergence: /subscribed at mailchimp 1 time\(s\) against Clerk/,
     fixed: true,
   },
+  {
+    id: "o",
+    title: "A lost subscription.* webhook is never repaired: the reconcile lists only items",
+    foundBy: "seed 20261206, path 10:0:3:2:4:6:10:10:1:4:4:4:4:4:4:4:4:4:4:4:4:4:4:4:4:4:4:4:4:4",
+    history: {
+      entity: "billing",
+      provider: "mailchimp",
+      lagMinutes: 0,
+      moves: [
+        // paymentAttempt.created, .updated, subscriptionItem.active, subscription.created ...
+        { m: "clerk", action: { do: "subscribe", payer: 0, plan: "pro" }, gapS: 1 },
+        // ... and Svix never delivers the subscription.created.
+        { m: "lose", pick: 3 },
+      ],
+    },
+    divergence: /billing_subscriptions has \[\], Clerk \[\{"id":"csub_/,
+    fixed: true,
+  },
 ];

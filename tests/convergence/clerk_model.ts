@@ -12,9 +12,12 @@
  * action taken on our side (an unsubscribe) happens at processing time, so
  * Clerk's clock catches up with it: what Clerk does next comes after.
  *
- * Clerk Billing (issue 28) plugs in here: its items and subscriptions are
- * one more kind of entity with actions, messages and a row to compare.
+ * Clerk Billing (issue 28) plugs in here: its subscriptions, items and
+ * payment attempts (`billing_model.ts`) change on the same clock and send
+ * their messages through {@link ClerkModel.messages} like the others.
  */
+import type { BillingStandIn } from "../support/clerk_billing.ts";
+import { type BillingAction, BillingModel } from "./billing_model.ts";
 import {
   type ClerkApi,
   clerkMembership,
@@ -42,7 +45,8 @@ export type ClerkAction =
   | { readonly do: "deleteOrg"; readonly org: number }
   | { readonly do: "join"; readonly org: number; readonly user: number; readonly admin: boolean }
   | { readonly do: "setRole"; readonly org: number; readonly user: number; readonly admin: boolean }
-  | { readonly do: "leave"; readonly org: number; readonly user: number };
+  | { readonly do: "leave"; readonly org: number; readonly user: number }
+  | BillingAction;
 
 /** One webhook message Clerk sends for a change. */
 export interface Message {
@@ -97,6 +101,8 @@ export class ClerkModel {
   readonly orgs = new Map<number, OrgTruth>();
   readonly memberships: MembershipTruth[] = [];
   readonly messages: Message[] = [];
+  /** Clerk Billing's payers, subscriptions, items and payment attempts. */
+  readonly billing: BillingModel;
   /** Clerk's clock (ms). */
   now: number;
   readonly #api: ClerkApi;
@@ -105,12 +111,20 @@ export class ClerkModel {
 
   /**
    * `tag` makes ids, addresses and names unique to the history (and readable
-   * in a report); `start` is Clerk's clock at the first change.
+   * in a report); `start` is Clerk's clock at the first change; `billing`
+   * is the stand-in's Clerk Billing (without it, billing changes reach only
+   * the webhooks).
    */
-  constructor(api: ClerkApi, tag: string, start: number) {
+  constructor(api: ClerkApi, tag: string, start: number, billing?: BillingStandIn) {
     this.#api = api;
     this.#tag = tag;
     this.now = start;
+    this.billing = new BillingModel({
+      now: () => this.now,
+      tick: () => void (this.now += 1),
+      id: (prefix) => this.#id(prefix),
+      message: (type, objectId, data) => this.#message(type, objectId, data).n,
+    }, billing);
   }
 
   /** Moves Clerk's clock at least to `at` (something happened on our side then). */
@@ -142,6 +156,11 @@ export class ClerkModel {
         return this.#setRole(action.org, action.user, action.admin);
       case "leave":
         return this.#leave(action.org, action.user);
+      default: {
+        const first = this.messages.length;
+        this.billing.apply(action);
+        return this.messages.slice(first);
+      }
     }
   }
 
@@ -158,7 +177,8 @@ export class ClerkModel {
 
   #id(prefix: string): string {
     this.#ids += 1;
-    const body = `${this.#tag}x${this.#ids}`.replace(/[^A-Za-z0-9]/g, "");
+    // The letter after the number keeps the padding from making x1 and x10 one id.
+    const body = `${this.#tag}x${this.#ids}y`.replace(/[^A-Za-z0-9]/g, "");
     return `${prefix}_${body.padEnd(27, "0")}`;
   }
 
@@ -344,7 +364,8 @@ export class ClerkModel {
     };
     const message: Message = {
       n,
-      svixId: `msg_${this.#tag}n${n}`.replace(/[^A-Za-z0-9_]/g, "").padEnd(31, "0"),
+      // As for ids: n1 and n10 must not pad to one svix-id (Inngest would drop one).
+      svixId: `msg_${this.#tag}n${n}m`.replace(/[^A-Za-z0-9_]/g, "").padEnd(31, "0"),
       type,
       body: JSON.stringify(envelope),
       objectId,

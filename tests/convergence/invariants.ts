@@ -25,11 +25,24 @@
  *    the history was transient (429, 5xx, a lost answer, a timeout) or a
  *    401 of half an hour at most, no run failed; a replayed Stripe run and the
  *    final reconcile always complete.
+ * 8. Clerk Billing (`billing_model.ts`): every item of Clerk's has its row in
+ *    `billing_subscription_items` with Clerk's payer, `plan_slug`, `status`,
+ *    `period_end`, `canceled_at` and `updated_at`, and the payers have no
+ *    other item rows; each payer's row in `billing_subscriptions` has
+ *    Clerk's payer and status; `public.payer_has_plan(payer, slug)` answers,
+ *    for every plan, what Clerk's items say now (an active item within its
+ *    period, or a canceled one until its period ends). Payment attempts:
+ *    the Backend API lists them only per statement, so the reconcile cannot
+ *    see them and a lost message cannot be repaired: each attempt's row has
+ *    the status of the newest version delivered (Clerk's latest when that
+ *    one was delivered), and there is none for an attempt no message of
+ *    which was delivered.
  */
 import type postgres from "postgres";
 import { AUTH_RETRY_MS } from "../../functions/inngest/step_errors.ts";
 import { tallyByKey } from "../support/email_counts.ts";
 import { md5Hash } from "../support/mailchimp_api.ts";
+import { grantsPlan, type Plan } from "./billing_model.ts";
 import { consentOf, type Message, primaryAddress } from "./clerk_model.ts";
 import type { OptOut, Played } from "./simulate.ts";
 import { NEWSLETTER_SEGMENT_ID } from "./world.ts";
@@ -44,6 +57,7 @@ export async function divergences(sql: postgres.Sql, played: Played): Promise<st
   await personalData(sql, played, found);
   emails(played, found);
   runs(played, found);
+  await billing(sql, played, found);
   return found;
 }
 
@@ -367,5 +381,110 @@ function runs({ world, failedRuns, history }: Played, found: string[]) {
     found.push(
       `the final reconcile did not complete: ${final.map((r) => r.reason ?? r.status).join("; ")}`,
     );
+  }
+}
+
+const PLANS: readonly Plan[] = ["pro", "team"];
+
+async function billing(sql: postgres.Sql, { model, delivered }: Played, found: string[]) {
+  const isoOrNull = (ms: unknown) => typeof ms === "number" ? iso(ms) : null;
+  for (const payer of model.billing.payers.values()) {
+    const who = `payer ${payer.index} (${payer.id})`;
+    const columns = payer.id.startsWith("org_")
+      ? { payer_user_id: null, payer_organization_id: payer.id }
+      : { payer_user_id: payer.id, payer_organization_id: null };
+    const items = await sql<{
+      id: string;
+      payer_user_id: string | null;
+      payer_organization_id: string | null;
+      plan_slug: string | null;
+      status: string;
+      period_end: Date | null;
+      canceled_at: Date | null;
+      clerk_updated_at: Date;
+    }[]>`select id, payer_user_id, payer_organization_id, plan_slug, status, period_end,
+                canceled_at, clerk_updated_at
+           from public.billing_subscription_items
+          where coalesce(payer_user_id, payer_organization_id) = ${payer.id}
+             or id = any(${payer.items.map((i) => i.id)})`;
+    for (const item of payer.items) {
+      const c = item.current;
+      const want = {
+        ...columns,
+        plan_slug: (c.plan as { slug: string }).slug,
+        status: c.status,
+        period_end: isoOrNull(c.period_end),
+        canceled_at: isoOrNull(c.canceled_at),
+        clerk_updated_at: iso(c.updated_at as number),
+      };
+      const row = items.find((r) => r.id === item.id);
+      const have = row && {
+        payer_user_id: row.payer_user_id,
+        payer_organization_id: row.payer_organization_id,
+        plan_slug: row.plan_slug,
+        status: row.status,
+        period_end: time(row.period_end),
+        canceled_at: time(row.canceled_at),
+        clerk_updated_at: time(row.clerk_updated_at),
+      };
+      if (JSON.stringify(have) !== JSON.stringify(want)) {
+        found.push(
+          `${who}: item ${item.id}: billing_subscription_items has ${JSON.stringify(have)}, ` +
+            `Clerk ${JSON.stringify(want)}`,
+        );
+      }
+    }
+    for (const row of items) {
+      if (!payer.items.some((i) => i.id === row.id)) {
+        found.push(`${who}: item ${row.id} in billing_subscription_items, unknown to Clerk`);
+      }
+    }
+    const subscriptions = await sql<{
+      id: string;
+      payer_user_id: string | null;
+      payer_organization_id: string | null;
+      status: string;
+    }[]>`select id, payer_user_id, payer_organization_id, status
+           from public.billing_subscriptions
+          where coalesce(payer_user_id, payer_organization_id) = ${payer.id}`;
+    const want = payer.subscription
+      ? [{ id: payer.subscription.id, ...columns, status: payer.subscription.current.status }]
+      : [];
+    if (JSON.stringify(subscriptions.map((r) => ({ ...r }))) !== JSON.stringify(want)) {
+      found.push(
+        `${who}: billing_subscriptions has ${JSON.stringify(subscriptions)}, ` +
+          `Clerk ${JSON.stringify(want)}`,
+      );
+    }
+    for (const plan of PLANS) {
+      const [{ answer }] = await sql<{ answer: boolean }[]>`
+        select public.payer_has_plan(${payer.id}, ${plan}) as answer`;
+      const truth = payer.items.some((i) =>
+        (i.current.plan as { slug: string }).slug === plan && grantsPlan(i.current, Date.now())
+      );
+      if (answer !== truth) {
+        found.push(`${who}: payer_has_plan(${plan}) is ${answer}, Clerk says ${truth}`);
+      }
+    }
+    for (const attempt of payer.attempts) {
+      const shown = attempt.versions.filter((v) => delivered.has(v.n));
+      const newest = shown.reduce<typeof shown[number] | undefined>(
+        (a, v) => !a || v.at > a.at ? v : a,
+        undefined,
+      );
+      const [row] = await sql<{ status: string; payer: string | null }[]>`
+        select status, coalesce(payer_user_id, payer_organization_id) as payer
+          from public.billing_payment_attempts where id = ${attempt.id}`;
+      const latest = attempt.versions[attempt.versions.length - 1].status;
+      const have = row ? `${row.status} for ${row.payer}` : "no row";
+      const wantAttempt = newest ? `${newest.status} for ${payer.id}` : "no row";
+      if (have !== wantAttempt) {
+        found.push(
+          `${who}: payment attempt ${attempt.id}: billing_payment_attempts has ${have}, ` +
+            `want ${wantAttempt} (Clerk's latest: ${latest}; delivered: ` +
+            `${shown.map((v) => v.status).join(", ") || "none"})`,
+        );
+      }
+    }
   }
 }

@@ -24,7 +24,7 @@ import { startBase } from "./world.ts";
 export const DEFAULT_SEED = 20261206;
 /** Histories per entity in CI. */
 export const DEFAULT_HISTORIES = 300;
-const ENTITIES: readonly Entity[] = ["users", "organizations"];
+const ENTITIES: readonly Entity[] = ["users", "organizations", "billing"];
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -86,7 +86,12 @@ export async function play(
   trace: string[] = [],
 ): Promise<Played> {
   const gaps = history.moves.reduce((sum, m) => sum + (m.m === "clerk" ? m.gapS * 1000 : 0), 0);
-  const model = new ClerkModel(world.clerk, tag, Date.now() - history.lagMinutes * 60_000 - gaps);
+  const model = new ClerkModel(
+    world.clerk,
+    tag,
+    Date.now() - history.lagMinutes * 60_000 - gaps,
+    world.billing,
+  );
   const pending: Message[] = [];
   const deliveredOnce: Message[] = [];
   const delivered = new Set<number>();
@@ -291,6 +296,7 @@ export async function play(
       case "lists":
         if (move.lag) world.clerk.freezeLists();
         else world.clerk.thawLists();
+        model.billing.lagLists(move.lag);
         return "";
     }
   };
@@ -315,6 +321,7 @@ export async function play(
   await drain(world, trace, "end: runs");
   world.faults.clear();
   world.clerk.thawLists();
+  model.billing.lagLists(false);
   const failedRuns = world.engine.runs.filter((r) => r.status === "failed");
   // The operator replays the Stripe trial's failed runs (the one promise
   // that allows it); every other failure must be repaired without them.

@@ -20,6 +20,7 @@ import type postgres from "postgres";
 import { type App, createApp } from "../../functions/app.ts";
 import type { Env } from "../../functions/settings.ts";
 import { type ClerkApi, startClerkApi } from "../support/clerk_api.ts";
+import { type BillingStandIn, serveBilling } from "../support/clerk_billing.ts";
 import { captureLogs, TEST_SIGNING_KEY, testEnv } from "../support/env.ts";
 import { type InngestEngine, startInngestEngine } from "../support/inngest_engine.ts";
 import type { RunEvent } from "../support/inngest_cloud.ts";
@@ -59,6 +60,8 @@ export interface World {
   /** Inngest's clock, and the stand-ins' (idempotency windows, Stripe's trial end). */
   readonly clock: SimClock;
   readonly clerk: ClerkApi;
+  /** Clerk Billing's routes of the Clerk stand-in (the reconcile lists its items). */
+  readonly billing: BillingStandIn;
   readonly mailchimp: MailchimpApi;
   readonly resend: ResendApi;
   readonly stripe: StripeApi;
@@ -120,6 +123,7 @@ export async function createWorld(base: Base, options: WorldOptions): Promise<Wo
   const clerk = startClerkApi({ rateLimit: undefined });
   clerk.rateLimit = undefined;
   clerk.jwks = { keys: [base.instance.jwk] };
+  const billing = serveBilling(clerk);
   const mailchimp = startMailchimpApi({ now: clock.now });
   const resend = startResendApi({ now: clock.now });
   const stripe = startStripeApi({ secretKey: STRIPE_SECRET_KEY, now: clock.now });
@@ -206,6 +210,7 @@ export async function createWorld(base: Base, options: WorldOptions): Promise<Wo
     engine,
     clock,
     clerk,
+    billing,
     mailchimp,
     resend,
     stripe,
@@ -243,6 +248,9 @@ export const MIRRORED_TABLES = [
   "organizations",
   "organization_memberships",
   "billing_customers",
+  "billing_subscriptions",
+  "billing_subscription_items",
+  "billing_payment_attempts",
 ] as const;
 
 /** Empties every table of the public schema that a history writes. */

@@ -543,6 +543,15 @@ export const reachedIn = toUserRow;`,
     suites: CONVERGENCE,
   },
   {
+    name: "convergence o: the reconcile asks no payer whose subscription is missing or stale",
+    patches: [{
+      file: "supabase/migrations/20261206140000_billing_convergence.sql",
+      find: `   where s.payer is null or s.version < p.newest\n`,
+      replace: `   where false\n`,
+    }],
+    suites: CONVERGENCE,
+  },
+  {
     name: "billing: the item upsert writes whatever arrives last",
     patches: [{
       file: BILLING_MIGRATION,

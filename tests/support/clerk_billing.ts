@@ -219,6 +219,11 @@ export interface BillingStandIn {
   listPayers: boolean;
   /** Items the listing leaves out (as it may ended ones); their payer's subscription has them. */
   readonly unlisted: Set<string>;
+  /**
+   * When set, the listing answers from this copy of `items` (a list lagging
+   * behind Clerk's data); a payer's subscription stays current.
+   */
+  frozen?: Map<string, { payer: string; data: Record<string, unknown> }>;
 }
 
 /**
@@ -266,7 +271,7 @@ export function serveBilling(clerk: ClerkApi): BillingStandIn {
     }
     await clerk.onRequest(clerk.requests.at(-1)!);
     const free = url.searchParams.get("include_free") === "true";
-    const all = [...standIn.items.values()]
+    const all = [...(standIn.frozen ?? standIn.items).values()]
       .filter(({ data }) => !standIn.unlisted.has(data.id as string))
       .filter(({ data }) => free || (data.plan as { amount?: number } | null)?.amount !== 0)
       .sort((a, b) =>
