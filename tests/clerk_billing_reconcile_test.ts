@@ -285,6 +285,48 @@ Deno.test("reconcile asks Clerk for each payer whose live items it did not list"
   });
 });
 
+Deno.test("a subscription Clerk stamped before its items is asked for once per change, not every night", async (t) => {
+  await withHarness(async (h) => {
+    const payer = newId("user");
+    putItem(h.billing, payer, 5_000);
+    // Clerk wrote the subscription a moment before the item it changed.
+    h.billing.subscriptions.set(payer, {
+      object: "commerce_subscription",
+      id: billingTestId("csub"),
+      status: "active",
+      active_at: 1_700_000_000_000,
+      past_due_at: null,
+      updated_at: 1_700_000_004_990,
+    });
+    const asked = () =>
+      billingRequests(h.clerk).filter((r) => r.path.endsWith("/subscription")).length;
+
+    await t.step("the first run asks for it, and stores it", async () => {
+      await reconcile(h.app);
+      assert.equal(asked(), 1);
+      const rows = await h.sql`select status from public.billing_subscriptions
+                                where payer_user_id = ${payer}`;
+      assert.deepEqual(rows.map((r) => r.status), ["active"]);
+    });
+
+    await t.step(
+      "the next runs do not ask again: the answer is still older than the item",
+      async () => {
+        await reconcile(h.app);
+        await reconcile(h.app);
+        assert.equal(asked(), 1);
+      },
+    );
+
+    await t.step("a newer item makes the next run ask once more", async () => {
+      putItem(h.billing, payer, 9_000);
+      await reconcile(h.app);
+      await reconcile(h.app);
+      assert.equal(asked(), 2);
+    });
+  });
+});
+
 Deno.test("reconcile skips Clerk Billing on an instance without it, and still succeeds", async () => {
   await withHarness(async (h) => {
     h.billing.unavailable = 404;

@@ -18,6 +18,9 @@ import type { NewsletterProvider } from "./world.ts";
 /** The families of histories, each with its invariants. */
 export type Entity = "users" | "organizations" | "billing";
 
+/** Every entity, in the order `deno task test:convergence` (and its benchmark) runs them. */
+export const ENTITIES: readonly Entity[] = ["users", "organizations", "billing"];
+
 /** The services a history may arm faults on. */
 export type FaultService = Exclude<Service, "inngest">;
 

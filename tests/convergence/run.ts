@@ -15,7 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { connect } from "../support/database.ts";
-import { type Entity, type Move, MOVE_KINDS } from "./history.ts";
+import { ENTITIES, type Entity, type Move, MOVE_KINDS } from "./history.ts";
 import { describeReport, type EntityReport, runEntity } from "./property.ts";
 import { membershipRace } from "./races.ts";
 import { startBase } from "./world.ts";
@@ -24,7 +24,6 @@ import { startBase } from "./world.ts";
 export const DEFAULT_SEED = 20261206;
 /** Histories per entity in CI. */
 export const DEFAULT_HISTORIES = 300;
-const ENTITIES: readonly Entity[] = ["users", "organizations", "billing"];
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -546,8 +546,10 @@ export const reachedIn = toUserRow;`,
     name: "convergence o: the reconcile asks no payer whose subscription is missing or stale",
     patches: [{
       file: "supabase/migrations/20261206140000_billing_convergence.sql",
-      find: `   where s.payer is null or s.version < p.newest\n`,
-      replace: `   where false\n`,
+      find: `   where s.payer is null
+      or (s.version < p.newest and`,
+      replace: `   where false
+      and (s.version < p.newest and`,
     }],
     suites: CONVERGENCE,
   },
@@ -787,5 +789,14 @@ export const reachedIn = toUserRow;`,
       replace: ``,
     }],
     suites: ["tests/private_helpers_test.ts"],
+  },
+  {
+    name: "convergence o: a subscription stamped before its items is asked for every night",
+    patches: [{
+      file: "supabase/migrations/20261206140000_billing_convergence.sql",
+      find: ` and coalesce(s.checked, '-infinity'::timestamptz) < p.newest)`,
+      replace: `)`,
+    }],
+    suites: ["tests/clerk_billing_reconcile_test.ts"],
   },
 ];
