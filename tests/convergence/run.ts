@@ -71,10 +71,14 @@ const base = await startBase(sql);
 const reports: EntityReport[] = [];
 const started = performance.now();
 try {
-  console.error(
-    `convergence: seed ${seed}, ${count} histories per entity (${entities.join(", ")}), ` +
-      `database ${Deno.env.get("TEST_DATABASE_URL") ? "PostgreSQL" : "embedded PGlite"}`,
-  );
+  const database = Deno.env.get("TEST_DATABASE_URL") ? "PostgreSQL" : "embedded PGlite";
+  const plan = [
+    ...(entities.length
+      ? [`seed ${seed}, ${count} histories per entity (${entities.join(", ")})`]
+      : []),
+    ...(racing ? [`${RACE_ROUNDS} rounds of the membership race`] : []),
+  ];
+  console.error(`convergence: ${plan.join(", then ")}, database ${database}`);
   for (const entity of entities) {
     let lastLine = performance.now();
     const report = await runEntity(base, {
