@@ -133,7 +133,7 @@ try {
 
   progress("11: the convergence simulation's histories per minute");
   rows.push(
-    ...await convergenceBenchmark({ histories: quick ? 20 : 60, rounds: quick ? 1 : 3, progress }),
+    ...await convergenceBenchmark({ histories: quick ? 60 : 300, rounds: quick ? 1 : 3, progress }),
   );
 } finally {
   await stopAll();
