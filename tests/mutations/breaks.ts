@@ -209,9 +209,9 @@ export const BREAKS: readonly Break[] = [
   {
     name: "newsletter ignores an opt-out (an old true re-subscribes)",
     patches: [{
-      file: "supabase/migrations/20261202110000_newsletter.sql",
-      find: "  if p.newsletter_opt_out_at is not null and not (",
-      replace: "  if false and p.newsletter_opt_out_at is not null and not (",
+      file: NEWSLETTER_CONVERGENCE,
+      find: "    and v_given > coalesce(p.newsletter_opt_out_at, '-infinity'::timestamptz);",
+      replace: "    and true;",
     }],
     suites: [NEWSLETTER],
   },
@@ -293,10 +293,11 @@ export const BREAKS: readonly Break[] = [
   {
     name: "membership tombstone guard removed (a late event makes a membership live again)",
     patches: [{
-      file: ORGS_MIGRATION,
-      find: `    where m.deleted_at is null
-      and (excluded.deleted_at is not null`,
-      replace: `    where (excluded.deleted_at is not null`,
+      file: MEMBERSHIPS_CONVERGENCE,
+      find: `    where (m.deleted_at is null
+        and (excluded.deleted_at is not null`,
+      replace: `    where (true
+        and (excluded.deleted_at is not null`,
     }],
     suites: ["tests/organizations_database_test.ts"],
   },
@@ -314,8 +315,9 @@ export const BREAKS: readonly Break[] = [
   {
     name: "organizations readable by any signed-in user (member-only read policy opened)",
     patches: [{
-      file: ORGS_MIGRATION,
-      find: `  using (deleted_at is null and public.is_org_member(id));`,
+      file: PRIVATE_HELPERS,
+      find:
+        `  using (deleted_at is null and id in (select clerk_events.member_organization_ids()));`,
       replace: `  using (deleted_at is null);`,
     }],
     suites: ["tests/organizations_database_test.ts"],
@@ -426,13 +428,17 @@ export const reachedIn = toUserRow;`,
     suites: ["tests/inngest_sdk_contract_test.ts"],
   },
   {
-    name: "convergence a: a late older consent state counts as the newest",
+    // Bug a's fix is that "no consent" is a state too: recorded, it makes an
+    // older consent lose. Recording only consents brings the bug back.
+    name: 'convergence a: a "no consent" state is not recorded, so an older consent wins',
     patches: [{
       file: NEWSLETTER_CONVERGENCE,
-      find: `  if p.newsletter_consent_at is not null and p_at <= p.newsletter_consent_at then
-    return 'stale';
-  end if;`,
-      replace: ``,
+      find: `  insert into public.newsletter_consent_states (user_id, at, consent)
+    values (p_user_id, p_at, p_consent)
+    on conflict (user_id, at) do nothing;`,
+      replace: `  insert into public.newsletter_consent_states (user_id, at, consent)
+    select p_user_id, p_at, p_consent where p_consent
+    on conflict (user_id, at) do nothing;`,
     }],
     suites: CONVERGENCE,
   },
@@ -514,7 +520,7 @@ export const reachedIn = toUserRow;`,
     name: "convergence j: the reconcile leaves the newsletter's consent alone",
     patches: [{
       file: "functions/app.ts",
-      find: `...optional(newsletter.reconcile)`,
+      find: `        ...optional(newsletter.reconcile),\n`,
       replace: ``,
     }],
     suites: CONVERGENCE,
@@ -592,8 +598,8 @@ export const reachedIn = toUserRow;`,
   {
     name: "billing: a canceled plan is cut off on the day of the cancellation",
     patches: [{
-      file: BILLING_MIGRATION,
-      find: `           or (i.status = 'canceled' and i.period_end > now())\n`,
+      file: PRIVATE_HELPERS,
+      find: `         or (i.status = 'canceled' and i.period_end > now())\n`,
       replace: ``,
     }],
     suites: [BILLING_DATABASE, BILLING_LIFE],
