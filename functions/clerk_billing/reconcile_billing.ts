@@ -16,6 +16,7 @@
  */
 import type { ClerkBillingApi } from "../clerk/billing_api.ts";
 import type { ReconcilePart } from "../reconcile/reconcile_part.ts";
+import { collectThenConfirm, stepThroughPages } from "../inngest/step_loops.ts";
 import { lazy } from "../util/lazy.ts";
 import type { BillingReconcileContext } from "./reconcile_billing_steps.ts";
 import type { BillingReconcileStore } from "./reconcile_store.ts";
@@ -39,30 +40,22 @@ export function createBillingReconcilePart(deps: BillingReconcileDeps): Reconcil
         store: await deps.store(),
       });
 
-      for (let offset: number | null = 0; offset !== null;) {
-        const from: number = offset;
-        const progress = await guarded(
-          `sync-billing-items-from-${from}`,
-          `Cannot reconcile Clerk billing items at offset ${from}`,
-          async () => (await steps()).syncBillingItemsFrom(await context(), from),
-        );
-        if (progress.unavailable) return;
-        offset = progress.next;
-      }
-
-      const absent = await guarded(
-        "collect-absent-billing-payers",
-        "Cannot collect the billing payers Clerk did not list",
-        async () => (await deps.store()).collectAbsent(run.runId),
+      const listed = await stepThroughPages(
+        guarded,
+        "sync-billing-items",
+        "Cannot reconcile Clerk billing items",
+        async (from) => (await steps()).syncBillingItemsFrom(await context(), from),
       );
-      for (let batch = 0; absent > 0; batch++) {
-        const checked = await guarded(
-          `confirm-absent-billing-payers-${batch}`,
-          "Cannot confirm absent billing payers with Clerk",
-          async () => (await steps()).confirmAbsentPayers(await context()),
-        );
-        if (checked === 0) break;
-      }
+      if (!listed) return;
+      await collectThenConfirm(guarded, {
+        id: "collect-absent-billing-payers",
+        action: "Cannot collect the billing payers Clerk did not list",
+        work: async () => (await deps.store()).collectAbsent(run.runId),
+      }, {
+        id: "confirm-absent-billing-payers",
+        action: "Cannot confirm absent billing payers with Clerk",
+        work: async () => (await steps()).confirmAbsentPayers(await context()),
+      });
     },
   };
 }

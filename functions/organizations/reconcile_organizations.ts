@@ -16,6 +16,7 @@
  */
 import type { ClerkOrganizationsApi } from "../clerk/organizations_api.ts";
 import type { ReconcilePart } from "../reconcile/reconcile_part.ts";
+import { collectThenConfirm, stepThroughPages } from "../inngest/step_loops.ts";
 import { lazy } from "../util/lazy.ts";
 import type { OrganizationsReconcileStore } from "./reconcile_store.ts";
 import type { OrganizationsReconcileContext } from "./reconcile_organization_steps.ts";
@@ -47,48 +48,30 @@ async function reconcileOrganizations(
     store: await deps.store(),
   });
 
-  for (
-    const [kind, plural] of [["organization", "organizations"], [
-      "membership",
-      "memberships",
-    ]] as const
-  ) {
-    for (let offset: number | null = 0; offset !== null;) {
-      const from: number = offset;
-      const progress = await guarded(
-        `sync-${plural}-from-${from}`,
-        `Cannot reconcile ${plural} at offset ${from}`,
-        async () => (await steps()).syncOrganizationPagesFrom(await context(), kind, from),
-      );
-      offset = progress.next;
-    }
-  }
-
-  const absentOrganizations = await guarded(
-    "collect-absent-organizations",
-    "Cannot collect the organizations Clerk did not list",
-    async () => (await deps.store()).collectAbsent(run.runId, "organization"),
-  );
-  for (let batch = 0; absentOrganizations > 0; batch++) {
-    const checked = await guarded(
-      `confirm-absent-organizations-${batch}`,
-      "Cannot confirm absent organizations with Clerk",
-      async () => (await steps()).confirmAbsentOrganizations(await context()),
+  for (const kind of ["organization", "membership"] as const) {
+    await stepThroughPages(
+      guarded,
+      `sync-${kind}s`,
+      `Cannot reconcile ${kind}s`,
+      async (from) => (await steps()).syncOrganizationPagesFrom(await context(), kind, from),
     );
-    if (checked === 0) break;
   }
-
-  const absentMemberships = await guarded(
-    "collect-absent-memberships",
-    "Cannot collect the memberships Clerk did not list",
-    async () => (await deps.store()).collectAbsent(run.runId, "membership"),
-  );
-  for (let batch = 0; absentMemberships > 0; batch++) {
-    const checked = await guarded(
-      `confirm-absent-memberships-${batch}`,
-      "Cannot confirm absent memberships with Clerk",
-      async () => (await steps()).confirmAbsentMemberships(await context()),
-    );
-    if (checked === 0) break;
-  }
+  await collectThenConfirm(guarded, {
+    id: "collect-absent-organizations",
+    action: "Cannot collect the organizations Clerk did not list",
+    work: async () => (await deps.store()).collectAbsent(run.runId, "organization"),
+  }, {
+    id: "confirm-absent-organizations",
+    action: "Cannot confirm absent organizations with Clerk",
+    work: async () => (await steps()).confirmAbsentOrganizations(await context()),
+  });
+  await collectThenConfirm(guarded, {
+    id: "collect-absent-memberships",
+    action: "Cannot collect the memberships Clerk did not list",
+    work: async () => (await deps.store()).collectAbsent(run.runId, "membership"),
+  }, {
+    id: "confirm-absent-memberships",
+    action: "Cannot confirm absent memberships with Clerk",
+    work: async () => (await steps()).confirmAbsentMemberships(await context()),
+  });
 }

@@ -17,6 +17,7 @@
  */
 import type { ClerkBackendApi } from "../clerk/backend_api.ts";
 import type { ReconcilePart } from "../reconcile/reconcile_part.ts";
+import { collectThenConfirm, stepThroughPages } from "../inngest/step_loops.ts";
 import { lazy } from "../util/lazy.ts";
 import type { UsersReconcileStore } from "./reconcile_store.ts";
 import type { ReconcileContext } from "./reconcile_steps.ts";
@@ -41,29 +42,21 @@ export function createUsersReconcilePart(deps: UsersReconcileDeps): ReconcilePar
         store: await deps.store(),
       });
 
-      for (let offset: number | null = 0; offset !== null;) {
-        const from: number = offset;
-        const progress = await guarded(
-          `sync-users-from-${from}`,
-          `Cannot reconcile users at offset ${from}`,
-          async () => (await steps()).syncUsersFrom(await context(), from),
-        );
-        offset = progress.next;
-      }
-
-      const absent = await guarded(
-        "collect-absent",
-        "Cannot collect the users Clerk did not list",
-        async () => (await deps.store()).collectAbsent(run.runId),
+      await stepThroughPages(
+        guarded,
+        "sync-users",
+        "Cannot reconcile users",
+        async (from) => (await steps()).syncUsersFrom(await context(), from),
       );
-      for (let batch = 0; absent > 0; batch++) {
-        const checked = await guarded(
-          `confirm-absent-${batch}`,
-          "Cannot confirm absent users with Clerk",
-          async () => (await steps()).confirmAbsentUsers(await context()),
-        );
-        if (checked === 0) break;
-      }
+      await collectThenConfirm(guarded, {
+        id: "collect-absent",
+        action: "Cannot collect the users Clerk did not list",
+        work: async () => (await deps.store()).collectAbsent(run.runId),
+      }, {
+        id: "confirm-absent",
+        action: "Cannot confirm absent users with Clerk",
+        work: async () => (await steps()).confirmAbsentUsers(await context()),
+      });
     },
   };
 }
