@@ -805,4 +805,29 @@ export const reachedIn = toUserRow;`,
     }],
     suites: ["tests/clerk_billing_reconcile_test.ts"],
   },
+  {
+    // Bug c's fix: a withdrawal in Clerk is a state on Clerk's clock, not an
+    // opt-out stamped with ours. Stamping it brings back the two clocks.
+    name: "convergence c: a withdrawal in Clerk is recorded as an opt-out at processing time",
+    patches: [{
+      file: NEWSLETTER_CONVERGENCE,
+      find: `    newsletter_consent_at = p_at,
+    newsletter_wanted_address = nullif(p_address, ''),`,
+      replace: `    newsletter_consent_at = p_at,
+    newsletter_opt_out_at = case when p_consent then newsletter_opt_out_at else now() end,
+    newsletter_wanted_address = nullif(p_address, ''),`,
+    }],
+    suites: CONVERGENCE,
+  },
+  {
+    name: "convergence n: the sweep compares Clerk's clock with the time of our last sync",
+    patches: [{
+      file: NEWSLETTER_CONVERGENCE,
+      find:
+        `         or e.newsletter_changed_at > coalesce(e.newsletter_synced_at, '-infinity'::timestamptz))`,
+      replace:
+        `         or e.newsletter_consent_at > coalesce(e.newsletter_synced_at, '-infinity'::timestamptz))`,
+    }],
+    suites: CONVERGENCE,
+  },
 ];
