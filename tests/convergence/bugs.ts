@@ -83,6 +83,32 @@ export const BUGS: readonly Bug[] = [
     fixed: true,
   },
   {
+    id: "b2",
+    title:
+      "b as the run is now (record, then sync): the consent's run steps twice before the withdrawal",
+    foundBy: "by hand: b's history with the runs' current steps, and user.created lost",
+    history: {
+      entity: "users",
+      provider: "mailchimp",
+      lagMinutes: 0,
+      moves: [
+        create(0, "absent"),
+        update(0, "consentOn"),
+        update(0, "consentOff"),
+        deliver(1),
+        step(1),
+        step(1),
+        deliver(1),
+        ...steps(3, 4),
+        // No later run of this user's (user.created is never delivered)
+        // brings the provider back in line by chance.
+        { m: "lose", pick: 0 },
+      ],
+    },
+    divergence: /subscribed at mailchimp 1 time\(s\) against Clerk/,
+    fixed: true,
+  },
+  {
     id: "c",
     title: "A re-consent whose webhook is processed late is ignored",
     foundBy: "by hand, from the issue",

@@ -830,4 +830,33 @@ export const reachedIn = toUserRow;`,
     }],
     suites: CONVERGENCE,
   },
+  {
+    // Bugs b and i: a run that carries what it planned into a later step
+    // acts on it after a newer event completed. The fix reads, acts and
+    // records in one step; this puts the read in a step of its own again.
+    name: "convergence b: the newsletter run plans in one step and acts in the next",
+    patches: [{
+      file: "functions/newsletter/newsletter_subscription.ts",
+      find:
+        `      const outcome = await step.run("sync-provider", () => syncProvider(deps, id, names));`,
+      replace: `      const planned = await step.run("plan", () =>
+        stored(deps, "plan", async (s) => JSON.stringify(await s.wanted(id))));
+      const outcome = await step.run("sync-provider", () =>
+        syncProvider(deps, id, names, planned));`,
+    }, {
+      file: "functions/newsletter/newsletter_subscription.ts",
+      find: `  names: Names | undefined,
+): Promise<string> {`,
+      replace: `  names: Names | undefined,
+  planned?: string,
+): Promise<string> {`,
+    }, {
+      file: "functions/newsletter/newsletter_subscription.ts",
+      find: `  const wanted = await db((s) => s.wanted(userId));`,
+      replace: `  const wanted = planned
+    ? JSON.parse(planned) as Awaited<ReturnType<NewsletterStore["wanted"]>>
+    : await db((s) => s.wanted(userId));`,
+    }],
+    suites: CONVERGENCE,
+  },
 ];
