@@ -8,6 +8,7 @@
  * minutes, that is 300 a minute.
  */
 import { ENTITIES } from "../convergence/history.ts";
+import { SUMMARY } from "../convergence/parallel.ts";
 import { REPO_ROOT } from "./_process.ts";
 import { compare, num, type Row } from "./_report.ts";
 
@@ -21,7 +22,6 @@ export interface ConvergenceBenchOptions {
 
 /** The CI budget, as histories per minute. */
 const BUDGET_PER_MINUTE = (ENTITIES.length * 300) / 3;
-const SUMMARY = /^convergence: (\d+) histories, (\d+) divergent$/m;
 
 /** Runs the simulation `rounds` times, each on its own seed; one row, histories per minute. */
 export async function convergenceBenchmark(options: ConvergenceBenchOptions): Promise<Row[]> {
@@ -47,7 +47,8 @@ export async function convergenceBenchmark(options: ConvergenceBenchOptions): Pr
       stderr: "null",
     }).output();
     const minutes = (performance.now() - started) / 60_000;
-    const summary = new TextDecoder().decode(output.stdout).match(SUMMARY);
+    const lines = new TextDecoder().decode(output.stdout).trimEnd().split("\n");
+    const summary = lines[lines.length - 1].match(SUMMARY);
     if (!summary || !output.success) {
       throw new Error(
         `The convergence run of round ${round + 1} did not end cleanly (exit ${output.code}): ` +

@@ -19,7 +19,8 @@ export interface ParallelOutcome {
   readonly crashed: readonly string[];
 }
 
-const SUMMARY = /^convergence: (\d+) histories, (\d+) divergent$/;
+/** The last line of `run.ts`: `convergence: N histories, M divergent`. */
+export const SUMMARY = /^convergence: (\d+) histories, (\d+) divergent$/;
 
 /** Plays `entities` in child processes, at most `jobs` at once; `args` go to each child. */
 export async function runInParallel(
